@@ -1,0 +1,106 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ClusterPhase is a one-word summary of a cluster; conditions carry the detail.
+type ClusterPhase string
+
+// Phases, from creation to failure.
+const (
+	PhaseCreating    ClusterPhase = "Creating"
+	PhaseRunning     ClusterPhase = "Running"
+	PhaseScaling     ClusterPhase = "Scaling"
+	PhaseUpdating    ClusterPhase = "Updating"
+	PhaseFailingOver ClusterPhase = "FailingOver"
+	PhaseRecovering  ClusterPhase = "Recovering"
+	PhaseFailed      ClusterPhase = "Failed"
+	PhasePaused      ClusterPhase = "Paused"
+)
+
+// Condition types.
+const (
+	// ConditionReady is True when every member is ready and the primary accepts writes.
+	ConditionReady = "Ready"
+	// ConditionPrimaryAvailable is True when a primary is labelled and answering.
+	ConditionPrimaryAvailable = "PrimaryAvailable"
+	// ConditionProgressing is True while the operator is changing the cluster.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded is True when members are missing or unready.
+	ConditionDegraded = "Degraded"
+	// ConditionPaused is True while spec.paused stops all actions.
+	ConditionPaused = "Paused"
+	// ConditionFailed is True when the operator cannot continue without help.
+	ConditionFailed = "Failed"
+)
+
+// PostgresClusterStatus is the observed state of a PostgresCluster.
+type PostgresClusterStatus struct {
+	// Phase summarises the cluster's state.
+	// +optional
+	Phase ClusterPhase `json:"phase,omitempty"`
+	// Primary is the member that accepts writes.
+	// +optional
+	Primary string `json:"primary,omitempty"`
+	// Size is the number of member pods that exist (the scale subresource's replicas).
+	// +optional
+	Size int32 `json:"size,omitempty"`
+	// ReadyMembers counts members that are ready.
+	// +optional
+	ReadyMembers int32 `json:"readyMembers,omitempty"`
+	// Members lists members by readiness.
+	// +optional
+	Members MembersStatus `json:"members,omitempty"`
+	// Conditions: Ready, PrimaryAvailable, Progressing, Degraded, Paused, Failed.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Selector selects the member pods (for the scale subresource).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+	// CurrentImage is the PostgreSQL image the members run.
+	// +optional
+	CurrentImage string `json:"currentImage,omitempty"`
+	// Timeline is the primary's PostgreSQL timeline.
+	// +optional
+	Timeline int64 `json:"timeline,omitempty"`
+	// Initialized is set once the seed member has bootstrapped a database.
+	// From then on the operator never runs initdb for this cluster again.
+	// +optional
+	Initialized bool `json:"initialized,omitempty"`
+	// LastOrdinal is the highest member ordinal ever used; ordinals are never reused.
+	// +optional
+	LastOrdinal int32 `json:"lastOrdinal,omitempty"`
+	// PendingRestart is true while a parameter change waits for members to restart.
+	// +optional
+	PendingRestart bool `json:"pendingRestart,omitempty"`
+	// MemberStatuses details each member.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	MemberStatuses []MemberStatus `json:"memberStatuses,omitempty"`
+}
+
+// MembersStatus lists member names by readiness.
+type MembersStatus struct {
+	// +optional
+	Ready []string `json:"ready,omitempty"`
+	// +optional
+	Unready []string `json:"unready,omitempty"`
+}
+
+// MemberStatus is one member's observed state.
+type MemberStatus struct {
+	Name string `json:"name"`
+	// Role is primary or replica.
+	// +optional
+	Role string `json:"role,omitempty"`
+	// +optional
+	Ready bool `json:"ready,omitempty"`
+	// LagBytes is how far this replica's replay is behind the primary.
+	// +optional
+	LagBytes int64 `json:"lagBytes,omitempty"`
+}

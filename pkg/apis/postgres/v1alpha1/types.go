@@ -1,0 +1,166 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PostgresCluster is a highly available PostgreSQL cluster: one primary and
+// size-1 streaming replicas, each a Pod with its own PersistentVolumeClaim.
+//
+// +genclient
+// +genclient:method=GetScale,verb=get,subresource=scale,result=k8s.io/api/autoscaling/v1.Scale
+// +genclient:method=UpdateScale,verb=update,subresource=scale,input=k8s.io/api/autoscaling/v1.Scale,result=k8s.io/api/autoscaling/v1.Scale
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=pgc,categories=postgres
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.size,statuspath=.status.size,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.spec.size`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyMembers`
+// +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primary`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters so that every derived name (<name>-<ordinal>-data, <name>-replication) fits in 63"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must start with a letter and contain only lowercase letters, digits and '-' (it names Services)"
+type PostgresCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec PostgresClusterSpec `json:"spec"`
+	// +optional
+	Status PostgresClusterStatus `json:"status,omitempty"`
+}
+
+// PostgresClusterSpec is the desired state of a PostgresCluster.
+type PostgresClusterSpec struct {
+	// Size is the number of members: one primary plus size-1 replicas.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16
+	Size int32 `json:"size"`
+
+	// PostgresVersion is the PostgreSQL major version. It cannot change
+	// after creation: major version upgrades are not supported yet.
+	// +kubebuilder:validation:Enum=14;15;16;17;18
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="postgresVersion is immutable: major version upgrades are not supported yet"
+	PostgresVersion int32 `json:"postgresVersion"`
+
+	// Image is the container image that runs PostgreSQL. Empty means the
+	// operator's image template for postgresVersion (by default postgres:<major>).
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// Paused stops every action of the operator on this cluster (maintenance).
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
+	// Storage is the volume of each member.
+	Storage StorageSpec `json:"storage"`
+
+	// Resources of the PostgreSQL container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Parameters are postgresql.conf settings. Settings the operator owns
+	// (see OwnedParameters) are refused.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=200
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_.]*$'))",message="parameters: names must be lowercase PostgreSQL setting names (letters, digits, '_' and '.')"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['listen_addresses', 'port', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'unix_socket_directories', 'primary_conninfo', 'primary_slot_name', 'recovery_target_timeline', 'restore_command', 'archive_mode', 'archive_command', 'synchronous_standby_names', 'hot_standby', 'wal_level', 'wal_log_hints', 'cluster_name', 'password_encryption', 'promote_trigger_file']))",message="parameters may not set settings the operator owns: listen_addresses, port, data_directory, config_file, hba_file, ident_file, external_pid_file, unix_socket_directories, primary_conninfo, primary_slot_name, recovery_target_timeline, restore_command, archive_mode, archive_command, synchronous_standby_names, hot_standby, wal_level, wal_log_hints, cluster_name, password_encryption, promote_trigger_file"
+	Parameters map[string]string `json:"parameters,omitempty"`
+
+	// Replication chooses how replicas acknowledge commits.
+	// +optional
+	Replication ReplicationSpec `json:"replication,omitempty"`
+
+	// Failover controls automatic failover when the primary is lost.
+	// +optional
+	Failover FailoverSpec `json:"failover,omitempty"`
+
+	// Pod customises the member pods.
+	// +optional
+	Pod PodSpec `json:"pod,omitempty"`
+}
+
+// StorageSpec describes each member's PersistentVolumeClaim.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="storage.storageClassName is immutable"
+type StorageSpec struct {
+	// Size of each member's volume. It can grow but never shrink.
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as 1Gi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0",message="storage.size can grow but never shrink"
+	Size resource.Quantity `json:"size"`
+
+	// StorageClassName of the volumes; empty means the cluster's default class.
+	// Immutable.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	StorageClassName *string `json:"storageClassName,omitempty"`
+
+	// RetainOnDelete keeps the volumes when the PostgresCluster is deleted.
+	// +optional
+	RetainOnDelete bool `json:"retainOnDelete,omitempty"`
+}
+
+// ReplicationMode is how a commit on the primary is acknowledged.
+// +kubebuilder:validation:Enum=async;sync
+type ReplicationMode string
+
+const (
+	// ReplicationAsync acknowledges a commit once it is durable on the primary.
+	ReplicationAsync ReplicationMode = "async"
+	// ReplicationSync acknowledges a commit once it is durable on at least one replica too.
+	ReplicationSync ReplicationMode = "sync"
+)
+
+// ReplicationSpec configures streaming replication.
+type ReplicationSpec struct {
+	// Mode is async (default) or sync. In sync mode a commit returns only
+	// once one replica has it; a cluster with no replica keeps accepting writes.
+	// +optional
+	// +kubebuilder:default=async
+	Mode ReplicationMode `json:"mode,omitempty"`
+}
+
+// FailoverSpec controls automatic failover.
+type FailoverSpec struct {
+	// Disabled turns automatic failover off; the cluster then waits for its
+	// primary to come back.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+
+	// DelaySeconds waits this long after the primary is lost before failing over.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	DelaySeconds int32 `json:"delaySeconds,omitempty"`
+}
+
+// PodSpec customises the member pods.
+type PodSpec struct {
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// Labels added to every member pod; the postgres-operator.dev/ prefix is reserved.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('postgres-operator.dev/'))",message="pod.labels may not use the reserved postgres-operator.dev/ prefix"
+	Labels map[string]string `json:"labels,omitempty"`
+	// Annotations added to every member pod.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// PostgresClusterList is a list of PostgresClusters.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+type PostgresClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PostgresCluster `json:"items"`
+}
