@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"postgres-operator.dev/postgres-operator/pkg/cluster"
+)
+
+// options are the operator's command-line flags.
+type options struct {
+	kubeconfig        string
+	namespaces        []string // empty: every namespace
+	workers           int
+	reconcileInterval time.Duration
+	qps               float64
+	burst             int
+	leaderElect       bool
+	leaseNamespace    string
+	leaseName         string
+	healthAddr        string
+	imageTemplate     string
+	showVersion       bool
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("postgres-operator", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	var namespaces string
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty means in-cluster configuration.")
+	fs.StringVar(&namespaces, "namespaces", "", "Comma-separated namespaces to watch; empty means all namespaces.")
+	fs.IntVar(&o.workers, "workers", 8, "Workers that hand PostgresCluster changes to their cluster goroutines.")
+	fs.DurationVar(&o.reconcileInterval, "reconcile-interval", 10*time.Second, "Period of each cluster's reconcile timer (jittered by up to 20%).")
+	// Sized for about 1,000 clusters: a failover touches a handful of
+	// objects, and client-go's 5/10 would queue them behind each other.
+	fs.Float64Var(&o.qps, "kube-api-qps", 200, "Sustained queries per second to the Kubernetes API.")
+	fs.IntVar(&o.burst, "kube-api-burst", 400, "Burst of queries to the Kubernetes API.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", true, "Hold a Lease so only one replica of the operator acts.")
+	fs.StringVar(&o.leaseNamespace, "leader-elect-namespace", defaultLeaseNamespace(), "Namespace of the leader election Lease.")
+	fs.StringVar(&o.leaseName, "leader-elect-name", "postgres-operator", "Name of the leader election Lease.")
+	fs.StringVar(&o.healthAddr, "health-addr", ":8081", "Address serving /healthz and /readyz; empty disables it.")
+	fs.StringVar(&o.imageTemplate, "postgres-image-template", cluster.DefaultImageTemplate,
+		"Image for clusters without spec.image; {version} is replaced by spec.postgresVersion.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			o.namespaces = append(o.namespaces, ns)
+		}
+	}
+	if o.workers < 1 {
+		return nil, fmt.Errorf("--workers must be at least 1, got %d", o.workers)
+	}
+	if o.reconcileInterval < time.Second {
+		return nil, fmt.Errorf("--reconcile-interval must be at least 1s, got %s", o.reconcileInterval)
+	}
+	if o.imageTemplate == "" {
+		return nil, fmt.Errorf("--postgres-image-template must not be empty")
+	}
+	return o, nil
+}
+
+// defaultLeaseNamespace is the operator's own namespace when it runs in a
+// pod (the Deployment passes POD_NAMESPACE), else "postgres-operator".
+func defaultLeaseNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return "postgres-operator"
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned"
+	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
+	pgscheme "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/scheme"
+	"postgres-operator.dev/postgres-operator/pkg/cluster"
+	"postgres-operator.dev/postgres-operator/pkg/controller"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
+)
+
+// run starts the health endpoints, then leads (or waits to lead) and runs
+// the controller until ctx is cancelled.
+func run(ctx context.Context, o *options) error {
+	logger := klog.FromContext(ctx)
+	logger.Info("Starting", "version", version, "namespaces", o.namespaces, "workers", o.workers,
+		"reconcileInterval", o.reconcileInterval, "leaderElect", o.leaderElect)
+	cfg, err := restConfig(o)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("building the Kubernetes client: %w", err)
+	}
+	pgc, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("building the PostgresCluster client: %w", err)
+	}
+	health := newHealth()
+	if o.healthAddr != "" {
+		go health.serve(ctx, o.healthAddr)
+	}
+	operate := func(ctx context.Context) error { return operate(ctx, o, kube, pgc, health) }
+	if !o.leaderElect {
+		return operate(ctx)
+	}
+	return leadAndRun(ctx, o, kube, operate)
+}
+
+func restConfig(o *options) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the Kubernetes client configuration: %w", err)
+	}
+	cfg.QPS = float32(o.qps)
+	cfg.Burst = o.burst
+	cfg.UserAgent = "postgres-operator/" + version
+	return cfg, nil
+}
+
+// operate runs the informers and the controller while this replica leads.
+func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc versioned.Interface, health *health) error {
+	recorder, stopEvents := eventRecorder(ctx, kube)
+	defer stopEvents()
+
+	namespaces := o.namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{""}
+	}
+	var informers []controller.NamespaceInformers
+	listers := map[string]cluster.Listers{}
+	var starters []func(<-chan struct{})
+	for _, ns := range namespaces {
+		inf, l, start := namespaceInformers(kube, pgc, ns)
+		informers = append(informers, inf)
+		listers[ns] = l
+		starters = append(starters, start)
+	}
+	pg := postgres.New()
+	newRunner := func(key cache.ObjectName, obj *v1alpha1.PostgresCluster, report func(error)) controller.Runner {
+		l, ok := listers[key.Namespace]
+		if !ok {
+			l = listers[""]
+		}
+		cfg := &cluster.Config{
+			Kube: kube, Client: pgc, Listers: l, Recorder: recorder, Postgres: pg,
+			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval,
+		}
+		return cluster.New(cfg, key, obj, report)
+	}
+	ctrl, err := controller.New(recorder, informers, newRunner, controller.Options{Workers: o.workers})
+	if err != nil {
+		return err
+	}
+	for _, start := range starters {
+		start(ctx.Done())
+	}
+	health.setReady(true)
+	defer health.setReady(false)
+	return ctrl.Run(ctx)
+}
+
+// namespaceInformers builds the informers of one namespace ("" = all).
+// Kube objects are filtered on the cluster label, so the operator caches
+// only its own pods, volumes, services and secrets.
+func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string) (controller.NamespaceInformers, cluster.Listers, func(<-chan struct{})) {
+	kf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
+		kubeinformers.WithNamespace(ns),
+		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = cluster.ClusterLabel }))
+	pf := pginformers.NewSharedInformerFactoryWithOptions(pgc, 0, pginformers.WithNamespace(ns))
+	inf := controller.NamespaceInformers{
+		Namespace:  ns,
+		Clusters:   pf.Postgres().V1alpha1().PostgresClusters(),
+		Pods:       kf.Core().V1().Pods(),
+		PVCs:       kf.Core().V1().PersistentVolumeClaims(),
+		Services:   kf.Core().V1().Services(),
+		Secrets:    kf.Core().V1().Secrets(),
+		ConfigMaps: kf.Core().V1().ConfigMaps(),
+	}
+	l := cluster.Listers{
+		Clusters: inf.Clusters.Lister(),
+		Pods:     inf.Pods.Lister(),
+		PVCs:     inf.PVCs.Lister(),
+		Services: inf.Services.Lister(),
+		Secrets:  inf.Secrets.Lister(),
+	}
+	return inf, l, func(stop <-chan struct{}) { kf.Start(stop); pf.Start(stop) }
+}
+
+// eventRecorder records Events through the API and logs each one.
+func eventRecorder(ctx context.Context, kube kubernetes.Interface) (record.EventRecorder, func()) {
+	if err := pgscheme.AddToScheme(scheme.Scheme); err != nil {
+		panic(err) // registering generated types cannot fail
+	}
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartStructuredLogging(3)
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	host, _ := os.Hostname()
+	return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "postgres-operator", Host: host}), b.Shutdown
+}

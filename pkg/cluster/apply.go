@@ -1,0 +1,43 @@
+package cluster
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// apply carries out one planned action. It returns whether it changed
+// anything. Every action is idempotent: repeating it after an operator
+// crash, or on a stale cache, does no harm.
+func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) (bool, error) {
+	var err error
+	switch act.kind {
+	case actNone, actWait, actFail:
+		return false, nil
+	case actCreateSecrets:
+		err = c.createSecrets(ctx, pgc, obs)
+	case actCreateServices:
+		err = c.createServices(ctx, pgc, obs)
+	case actCreateMember:
+		err = c.createMember(ctx, pgc, obs, act)
+	case actRecreatePod:
+		err = c.createPod(ctx, pgc, act)
+	case actFinishBootstrap:
+		err = c.finishBootstrap(ctx, pgc, obs, act)
+	case actRemoveMember:
+		err = c.removeMember(ctx, pgc, obs, act)
+	case actDeletePod:
+		err = c.deletePod(ctx, pgc, act.member)
+	case actSyncReplication:
+		err = c.syncReplication(ctx, pgc, obs)
+	case actApplyParams:
+		err = c.applyParameters(ctx, pgc, obs, act)
+	}
+	if err != nil {
+		return false, err
+	}
+	c.cfg.Recorder.Event(pgc, corev1.EventTypeNormal, string(act.kind), act.reason)
+	return true, nil
+}

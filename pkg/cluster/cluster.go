@@ -1,0 +1,134 @@
+// Package cluster is the per-PostgresCluster actor: one goroutine per
+// cluster that observes the cluster's pods, volumes and PostgreSQL
+// instances, plans one action, applies it and writes status.
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// maxQuickPasses bounds how many passes may follow each other at once
+// when actions keep succeeding; past it the cluster waits for the timer or
+// an event, so a plan that never converges cannot spin.
+const maxQuickPasses = 20
+
+// Cluster is the actor of one PostgresCluster. Only its own goroutine (Run)
+// touches its state; Update is the one method other goroutines call.
+type Cluster struct {
+	cfg    *Config
+	key    cache.ObjectName
+	report func(error)
+
+	mu     sync.Mutex
+	latest *v1alpha1.PostgresCluster // the newest spec handed over by Update
+	wake   chan struct{}             // capacity 1: a pending "run a pass now"
+
+	// Owned by Run's goroutine.
+	failing bool              // the last pass returned an error
+	applied map[string]string // SQL changes already made, to skip repeating them
+	quick   int               // passes run back to back without waiting
+	// expectations are the actor's own creations and deletions not yet
+	// seen by the listers.
+	expectations expectations
+	// written is the object as of the actor's last status write.
+	written *v1alpha1.PostgresCluster
+}
+
+// New builds the actor of one cluster; the caller starts it with Run.
+// report receives a pass's error, and nil once passes succeed again.
+func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, report func(error)) *Cluster {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	return &Cluster{
+		cfg:     cfg,
+		key:     key,
+		report:  report,
+		latest:  pgc,
+		wake:    make(chan struct{}, 1),
+		applied: map[string]string{},
+	}
+}
+
+// Update hands over the newest PostgresCluster and asks for a pass. It
+// never blocks: only the newest object matters.
+func (c *Cluster) Update(pgc *v1alpha1.PostgresCluster) {
+	c.mu.Lock()
+	c.latest = pgc
+	c.mu.Unlock()
+	c.poke()
+}
+
+func (c *Cluster) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // a pass is already pending
+	}
+}
+
+// Run is the cluster's goroutine: it runs a pass on every wake-up and on a
+// jittered timer until ctx is cancelled.
+func (c *Cluster) Run(ctx context.Context) {
+	logger := klog.FromContext(ctx).WithValues("cluster", klog.KRef(c.key.Namespace, c.key.Name))
+	ctx = klog.NewContext(ctx, logger)
+	logger.V(2).Info("Cluster actor started")
+	defer logger.V(2).Info("Cluster actor stopped")
+
+	timer := c.cfg.Clock.NewTimer(c.interval())
+	defer timer.Stop()
+	c.pass(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		case <-timer.C():
+			c.quick = 0
+			timer.Reset(c.interval())
+		}
+		c.pass(ctx)
+	}
+}
+
+// interval is the reconcile period with up to 20% jitter, so thousands of
+// clusters created together do not probe in lockstep.
+func (c *Cluster) interval() time.Duration {
+	base := c.cfg.ReconcileInterval
+	if base <= 0 {
+		base = 10 * time.Second
+	}
+	return wait.Jitter(base, 0.2)
+}
+
+// pass runs one reconcile pass and reports its outcome.
+func (c *Cluster) pass(ctx context.Context) {
+	c.mu.Lock()
+	pgc := c.latest
+	c.mu.Unlock()
+
+	progressed, err := c.reconcile(ctx, pgc)
+	switch {
+	case err != nil:
+		klog.FromContext(ctx).Error(err, "Reconcile pass failed")
+		c.failing = true
+		c.report(err)
+	case c.failing:
+		c.failing = false
+		c.report(nil)
+	}
+	// An action that changed something is followed at once by another pass,
+	// up to maxQuickPasses; waiting states rely on events and the timer.
+	if progressed && err == nil && c.quick < maxQuickPasses {
+		c.quick++
+		c.poke()
+	}
+}

@@ -1,0 +1,56 @@
+package cluster
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned"
+	pglisters "postgres-operator.dev/postgres-operator/pkg/client/listers/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
+)
+
+// DefaultImageTemplate gives the official postgres image of the major version.
+const DefaultImageTemplate = "postgres:{version}"
+
+// Listers are the informer caches a cluster reads its world from.
+type Listers struct {
+	Clusters pglisters.PostgresClusterLister
+	Pods     corelisters.PodLister
+	PVCs     corelisters.PersistentVolumeClaimLister
+	Services corelisters.ServiceLister
+	Secrets  corelisters.SecretLister
+}
+
+// Config is what every cluster actor shares.
+type Config struct {
+	Kube     kubernetes.Interface
+	Client   versioned.Interface
+	Listers  Listers
+	Recorder record.EventRecorder
+	Postgres postgres.Client
+	// ImageTemplate picks the image when spec.image is empty; "{version}"
+	// is replaced with the major version.
+	ImageTemplate string
+	// ReconcileInterval is the period of the (jittered) reconcile timer.
+	ReconcileInterval time.Duration
+	Clock             clock.WithTicker
+}
+
+// imageFor returns the PostgreSQL image a cluster runs.
+func (cfg *Config) imageFor(pgc *v1alpha1.PostgresCluster) string {
+	if pgc.Spec.Image != "" {
+		return pgc.Spec.Image
+	}
+	tmpl := cfg.ImageTemplate
+	if tmpl == "" {
+		tmpl = DefaultImageTemplate
+	}
+	return strings.ReplaceAll(tmpl, "{version}", strconv.Itoa(int(pgc.Spec.PostgresVersion)))
+}

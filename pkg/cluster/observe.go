@@ -1,0 +1,134 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
+)
+
+// probeTimeout bounds the probe of all members in one pass.
+const probeTimeout = 3 * time.Second
+
+// observation is everything one reconcile pass knows.
+type observation struct {
+	members  members
+	secrets  map[string]*corev1.Secret
+	services map[string]*corev1.Service
+}
+
+// observe reads the cluster's children from the listers and probes the
+// PostgreSQL of every running member.
+func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*observation, error) {
+	ms, err := c.listMembers(pgc)
+	if err != nil {
+		return nil, err
+	}
+	obs := &observation{members: ms, secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{}}
+	for _, name := range []string{SuperuserSecretName(pgc.Name), ReplicationSecretName(pgc.Name)} {
+		s, err := c.cfg.Listers.Secrets.Secrets(pgc.Namespace).Get(name)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading secret %s: %w", name, err)
+		}
+		if err == nil {
+			obs.secrets[name] = s
+		}
+	}
+	for _, name := range []string{RWServiceName(pgc.Name), ROServiceName(pgc.Name)} {
+		s, err := c.cfg.Listers.Services.Services(pgc.Namespace).Get(name)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading service %s: %w", name, err)
+		}
+		if err == nil {
+			obs.services[name] = s
+		}
+	}
+	if pw, ok := obs.superuserPassword(pgc.Name); ok {
+		c.probeAll(ctx, pgc.Namespace, obs.members, pw)
+	}
+	return obs, nil
+}
+
+// listMembers joins pods and volumes by member name.
+func (c *Cluster) listMembers(pgc *v1alpha1.PostgresCluster) (members, error) {
+	sel := labels.SelectorFromSet(labels.Set{ClusterLabel: pgc.Name})
+	pods, err := c.cfg.Listers.Pods.Pods(pgc.Namespace).List(sel)
+	if err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	pvcs, err := c.cfg.Listers.PVCs.PersistentVolumeClaims(pgc.Namespace).List(sel)
+	if err != nil {
+		return nil, fmt.Errorf("listing volumes: %w", err)
+	}
+	byName := map[string]*member{}
+	get := func(name string) *member {
+		ord, ok := ordinalOf(pgc.Name, name)
+		if !ok {
+			return nil
+		}
+		if byName[name] == nil {
+			byName[name] = &member{name: name, ordinal: ord}
+		}
+		return byName[name]
+	}
+	for _, p := range pods {
+		if m := get(p.Labels[MemberLabel]); m != nil && p.Name == m.name {
+			m.pod = p
+		}
+	}
+	for _, v := range pvcs {
+		if m := get(v.Labels[MemberLabel]); m != nil && v.Name == PVCName(m.name) {
+			m.pvc = v
+		}
+	}
+	var ms members
+	for _, m := range byName {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b *member) int { return int(a.ordinal - b.ordinal) })
+	return ms, nil
+}
+
+// probeAll probes every running member concurrently, so one hung member
+// costs the pass one timeout, not one per member.
+func (c *Cluster) probeAll(ctx context.Context, namespace string, ms members, password string) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		if !m.running() {
+			continue
+		}
+		wg.Go(func() {
+			st, err := c.cfg.Postgres.Probe(ctx, endpoint(m, password))
+			if err != nil {
+				m.dbErr = err
+				return
+			}
+			m.db = &st
+		})
+	}
+	wg.Wait()
+}
+
+// endpoint is how the operator reaches a member: its pod IP, as superuser.
+func endpoint(m *member, password string) postgres.Endpoint {
+	return postgres.Endpoint{Host: m.pod.Status.PodIP, Port: postgresPort, User: "postgres", Password: password, Database: "postgres"}
+}
+
+// superuserPassword reads the superuser's password from its Secret.
+func (o *observation) superuserPassword(cluster string) (string, bool) {
+	s := o.secrets[SuperuserSecretName(cluster)]
+	if s == nil || len(s.Data[passwordKey]) == 0 {
+		return "", false
+	}
+	return string(s.Data[passwordKey]), true
+}

@@ -1,0 +1,239 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// actionKind names the one change a reconcile pass makes.
+type actionKind string
+
+const (
+	actNone            actionKind = "None"            // converged
+	actWait            actionKind = "Wait"            // something is in progress; reason says what
+	actCreateSecrets   actionKind = "CreateSecrets"   // generate the superuser and replication Secrets
+	actCreateServices  actionKind = "CreateServices"  // the -rw and -ro Services
+	actCreateMember    actionKind = "CreateMember"    // a new ordinal: volume + pod (seed or replica)
+	actRecreatePod     actionKind = "RecreatePod"     // a member's volume is there but its pod is not
+	actFinishBootstrap actionKind = "FinishBootstrap" // replication role, then status.initialized
+	actRemoveMember    actionKind = "RemoveMember"    // scale down one replica
+	actDeletePod       actionKind = "DeletePod"       // a pod whose volume is gone, or a roll
+	actSyncReplication actionKind = "SyncReplication" // slots and synchronous_standby_names on the primary
+	actApplyParams     actionKind = "ApplyParameters" // ALTER SYSTEM on one member
+	actFail            actionKind = "Fail"            // nothing the operator can do alone
+)
+
+// action is the outcome of plan: one change and why.
+type action struct {
+	kind      actionKind
+	member    string // the member acted on
+	ordinal   int32  // for actCreateMember
+	role      string // for pod creation
+	bootstrap string // for pod creation
+	reason    string // a sentence for logs, Events and conditions
+}
+
+// planInput is everything plan may look at. It is built by the actor from
+// the listers, the probes and what SQL changes it has already applied.
+type planInput struct {
+	cluster *v1alpha1.PostgresCluster
+	obs     *observation
+	image   string
+	// replicationDone is true when the primary's slots and synchronous
+	// standby names match the membership.
+	replicationDone bool
+	// paramsPending names members whose parameters are not yet applied.
+	paramsPending []string
+}
+
+// plan is a pure function from the desired and observed state to the one
+// action to take now. Rules are tried in order; the first that applies wins.
+func plan(in planInput) action {
+	if in.cluster.Spec.Paused {
+		return action{kind: actNone, reason: "the cluster is paused"}
+	}
+	for _, rule := range []func(planInput) (action, bool){
+		planSecretsAndServices,
+		planBootstrap,
+		planPrimary,
+		planMissingPods,
+		planScale,
+		planReplication,
+		planParameters,
+		planRoll,
+	} {
+		if a, ok := rule(in); ok {
+			return a
+		}
+	}
+	return action{kind: actNone, reason: "the cluster is as specified"}
+}
+
+func planSecretsAndServices(in planInput) (action, bool) {
+	name := in.cluster.Name
+	if in.obs.secrets[SuperuserSecretName(name)] == nil || in.obs.secrets[ReplicationSecretName(name)] == nil {
+		return action{kind: actCreateSecrets, reason: "generating the superuser and replication passwords"}, true
+	}
+	if in.obs.services[RWServiceName(name)] == nil || in.obs.services[ROServiceName(name)] == nil {
+		return action{kind: actCreateServices, reason: "creating the -rw and -ro Services"}, true
+	}
+	return action{}, false
+}
+
+// planBootstrap creates the seed and waits for it until the cluster is
+// initialized. The seed's name comes from the ordinal recorded in status, so
+// an operator restarted mid-bootstrap finds the same seed instead of
+// creating a second one.
+func planBootstrap(in planInput) (action, bool) {
+	st := in.cluster.Status
+	if st.Initialized {
+		return action{}, false
+	}
+	live := in.obs.members.live()
+	if len(live) == 0 {
+		ord := max(st.LastOrdinal, in.obs.members.maxOrdinal()) + 1
+		return action{kind: actCreateMember, ordinal: ord, member: MemberName(in.cluster.Name, ord),
+			role: RolePrimary, bootstrap: BootstrapInitdb, reason: "creating the seed member, which runs initdb"}, true
+	}
+	seed := live[0]
+	switch {
+	case seed.pod == nil:
+		return action{kind: actRecreatePod, member: seed.name, role: RolePrimary, bootstrap: BootstrapInitdb,
+			reason: fmt.Sprintf("recreating the seed pod %s on its volume", seed.name)}, true
+	case seed.podReady() && seed.isPrimary():
+		return action{kind: actFinishBootstrap, member: seed.name,
+			reason: fmt.Sprintf("seed %s is up: creating the replication role", seed.name)}, true
+	default:
+		return action{kind: actWait, member: seed.name, reason: fmt.Sprintf("waiting for the seed %s to initialise", seed.name)}, true
+	}
+}
+
+// planPrimary makes sure a primary exists once the cluster is initialized.
+func planPrimary(in planInput) (action, bool) {
+	live := in.obs.members.live()
+	if len(live) == 0 {
+		return action{kind: actFail, reason: "every member's volume is gone: there is no data to recover from; " +
+			"the operator will not initialise an empty database over a cluster that had data"}, true
+	}
+	if live.primary() != nil {
+		return action{}, false
+	}
+	// No pod is labelled primary: bring back the last known primary on its
+	// volume (this is also disaster recovery when every pod is gone).
+	last := live.byName(in.cluster.Status.Primary)
+	if last == nil {
+		return action{kind: actFail, reason: fmt.Sprintf("the last primary %q has no volume left; "+
+			"refusing to promote a replica that may be behind", in.cluster.Status.Primary)}, true
+	}
+	if last.pod == nil {
+		return action{kind: actRecreatePod, member: last.name, role: RolePrimary, bootstrap: BootstrapClone,
+			reason: fmt.Sprintf("restarting the primary %s on its volume", last.name)}, true
+	}
+	return action{kind: actWait, member: last.name, reason: fmt.Sprintf("waiting for the primary %s", last.name)}, true
+}
+
+// planMissingPods recreates the pods of members that still have a volume:
+// they resume from their data without a re-clone. A pod whose volume is
+// gone is deleted so that the member is re-cloned.
+func planMissingPods(in planInput) (action, bool) {
+	for _, m := range in.obs.members {
+		if m.hasVolume() && m.pod == nil {
+			return action{kind: actRecreatePod, member: m.name, role: RoleReplica, bootstrap: BootstrapClone,
+				reason: fmt.Sprintf("recreating the pod of replica %s on its volume", m.name)}, true
+		}
+		if m.hasPod() && m.pvc == nil && m.role() != RolePrimary {
+			return action{kind: actDeletePod, member: m.name,
+				reason: fmt.Sprintf("replica %s lost its volume: replacing it", m.name)}, true
+		}
+	}
+	return action{}, false
+}
+
+// planScale adds or removes one member at a time. Replicas are added only
+// while the primary is healthy (they clone from it); removal takes the
+// highest ordinal that is not the primary.
+func planScale(in planInput) (action, bool) {
+	live := in.obs.members.live()
+	size := int(in.cluster.Spec.Size)
+	primary := live.primary()
+	switch {
+	case len(live) < size:
+		if primary == nil || !primary.healthy() {
+			return action{kind: actWait, reason: "waiting for a healthy primary before adding a replica"}, true
+		}
+		ord := max(in.cluster.Status.LastOrdinal, in.obs.members.maxOrdinal()) + 1
+		return action{kind: actCreateMember, ordinal: ord, member: MemberName(in.cluster.Name, ord),
+			role: RoleReplica, bootstrap: BootstrapClone,
+			reason: fmt.Sprintf("scaling up to %d: adding replica %s", size, MemberName(in.cluster.Name, ord))}, true
+	case len(live) > size:
+		victims := slices.Clone(live)
+		slices.Reverse(victims)
+		for _, m := range victims {
+			if m != primary && m.name != in.cluster.Status.Primary {
+				return action{kind: actRemoveMember, member: m.name,
+					reason: fmt.Sprintf("scaling down to %d: removing replica %s", size, m.name)}, true
+			}
+		}
+	}
+	return action{}, false
+}
+
+func planReplication(in planInput) (action, bool) {
+	if in.replicationDone {
+		return action{}, false
+	}
+	return action{kind: actSyncReplication, reason: "updating replication slots and synchronous standbys"}, true
+}
+
+func planParameters(in planInput) (action, bool) {
+	if len(in.paramsPending) == 0 {
+		return action{}, false
+	}
+	m := in.paramsPending[0]
+	return action{kind: actApplyParams, member: m, reason: fmt.Sprintf("applying parameters on %s", m)}, true
+}
+
+// planRoll restarts one member whose pod is out of date (image, resources,
+// scheduling) or whose PostgreSQL waits for a restart, only while every
+// member is healthy: replicas first, highest ordinal first, primary last.
+func planRoll(in planInput) (action, bool) {
+	live := in.obs.members.live()
+	if len(live) != int(in.cluster.Spec.Size) {
+		return action{}, false
+	}
+	for _, m := range live {
+		if !m.healthy() {
+			return action{}, false
+		}
+	}
+	var stale []*member
+	for _, m := range live {
+		if needsRestart(in, m) {
+			stale = append(stale, m)
+		}
+	}
+	slices.SortFunc(stale, func(a, b *member) int {
+		if (a.role() == RolePrimary) != (b.role() == RolePrimary) {
+			if a.role() == RolePrimary {
+				return 1
+			}
+			return -1
+		}
+		return int(b.ordinal - a.ordinal)
+	})
+	if len(stale) == 0 {
+		return action{}, false
+	}
+	m := stale[0]
+	return action{kind: actDeletePod, member: m.name, reason: fmt.Sprintf("restarting %s (%s) to apply changes", m.name, m.role())}, true
+}
+
+// needsRestart reports whether a member's pod must be recreated.
+func needsRestart(in planInput, m *member) bool {
+	if m.pod.Annotations[SpecHashAnnotation] != podSpecHash(in.cluster, in.image) {
+		return true
+	}
+	return m.db != nil && len(m.db.PendingRestart) > 0
+}

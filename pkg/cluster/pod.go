@@ -1,0 +1,176 @@
+package cluster
+
+import (
+	_ "embed"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
+)
+
+// memberScript is the container command of every member (see member.sh).
+//
+//go:embed member.sh
+var memberScript string
+
+const (
+	postgresUID     = 999 // the postgres user of the official images
+	postgresPort    = 5432
+	dataMountPath   = "/var/lib/postgresql/data"
+	pgdataPath      = dataMountPath + "/pgdata"
+	runDir          = "/var/run/postgresql"
+	podinfoDir      = "/etc/podinfo"
+	secretsDir      = "/etc/postgres-secrets"
+	replicationUser = "replicator"
+	containerName   = "postgres"
+)
+
+// memberPod describes one member pod to build.
+type memberPod struct {
+	Name      string
+	Role      string // RolePrimary or RoleReplica
+	Bootstrap string // BootstrapInitdb or BootstrapClone
+	Image     string
+}
+
+// buildPod returns the pod of one member. It is a pure function of the
+// cluster and the member, so a test can pin every field.
+func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
+	labels := memberLabels(pgc.Name, m.Name)
+	for k, v := range pgc.Spec.Pod.Labels {
+		labels[k] = v
+	}
+	labels[RoleLabel] = m.Role
+	annotations := map[string]string{}
+	for k, v := range pgc.Spec.Pod.Annotations {
+		annotations[k] = v
+	}
+	annotations[BootstrapAnnotation] = m.Bootstrap
+	annotations[SpecHashAnnotation] = podSpecHash(pgc, m.Image)
+
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            m.Name,
+			Namespace:       pgc.Namespace,
+			Labels:          labels,
+			Annotations:     annotations,
+			OwnerReferences: []metav1.OwnerReference{ownerRef(pgc)},
+		},
+		Spec: corev1.PodSpec{
+			// No API access is needed inside a member.
+			AutomountServiceAccountToken:  ptr.To(false),
+			EnableServiceLinks:            ptr.To(false),
+			TerminationGracePeriodSeconds: ptr.To[int64](30),
+			SecurityContext:               podSecurityContext(),
+			NodeSelector:                  pgc.Spec.Pod.NodeSelector,
+			Tolerations:                   pgc.Spec.Pod.Tolerations,
+			Affinity:                      pgc.Spec.Pod.Affinity,
+			Containers:                    []corev1.Container{postgresContainer(pgc, m)},
+			Volumes:                       memberVolumes(pgc, m.Name),
+		},
+	}
+}
+
+func podSecurityContext() *corev1.PodSecurityContext {
+	return &corev1.PodSecurityContext{
+		RunAsUser:      ptr.To[int64](postgresUID),
+		RunAsGroup:     ptr.To[int64](postgresUID),
+		FSGroup:        ptr.To[int64](postgresUID),
+		RunAsNonRoot:   ptr.To(true),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Container {
+	return corev1.Container{
+		Name:            containerName,
+		Image:           m.Image,
+		ImagePullPolicy: corev1.PullIfNotPresent,
+		Command:         []string{"/bin/sh", "-c", memberScript},
+		Env:             memberEnv(pgc, m),
+		Ports:           []corev1.ContainerPort{{Name: "postgres", ContainerPort: postgresPort, Protocol: corev1.ProtocolTCP}},
+		Resources:       pgc.Spec.Resources,
+		ReadinessProbe:  readinessProbe(),
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "data", MountPath: dataMountPath},
+			{Name: "run", MountPath: runDir},
+			{Name: "tmp", MountPath: "/tmp"},
+			{Name: "shm", MountPath: "/dev/shm"},
+			{Name: "podinfo", MountPath: podinfoDir, ReadOnly: true},
+			{Name: "superuser", MountPath: secretsDir + "/superuser", ReadOnly: true},
+			{Name: "replication", MountPath: secretsDir + "/replication", ReadOnly: true},
+		},
+	}
+}
+
+func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
+	env := []corev1.EnvVar{
+		{Name: "PGDATA", Value: pgdataPath},
+		{Name: "POD_NAME", Value: m.Name},
+		{Name: "BOOTSTRAP", Value: m.Bootstrap},
+		{Name: "PRIMARY_HOST", Value: RWServiceName(pgc.Name)},
+		{Name: "SLOT_NAME", Value: postgres.SlotName(m.Name)},
+		{Name: "REPLICATION_USER", Value: replicationUser},
+	}
+	if m.Bootstrap == BootstrapInitdb {
+		// Only read by initdb, so restart-only settings apply from the first start.
+		env = append(env, corev1.EnvVar{Name: "BOOTSTRAP_PARAMETERS", Value: autoConf(desiredParameters(pgc))})
+	}
+	return env
+}
+
+// readinessProbe: a primary is ready when it answers; a replica when it
+// streams from the primary. It is role-agnostic so a promoted replica stays
+// ready without waiting for its label file to refresh.
+func readinessProbe() *corev1.Probe {
+	const query = "select not pg_is_in_recovery() or exists (select 1 from pg_stat_wal_receiver where status = 'streaming')"
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
+			"psql", "-h", runDir, "-U", "postgres", "-d", "postgres", "-At", "-c", query,
+		}}},
+		PeriodSeconds:    2,
+		TimeoutSeconds:   2,
+		FailureThreshold: 3,
+		SuccessThreshold: 1,
+	}
+}
+
+func memberVolumes(pgc *v1alpha1.PostgresCluster, member string) []corev1.Volume {
+	memory := corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
+	return []corev1.Volume{
+		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: PVCName(member)}}},
+		// The run directory holds the password file, so it lives in memory.
+		{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &memory}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &memory}},
+		{Name: "podinfo", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
+			Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}},
+		}}},
+		secretVolume("superuser", SuperuserSecretName(pgc.Name)),
+		secretVolume("replication", ReplicationSecretName(pgc.Name)),
+	}
+}
+
+func secretVolume(name, secret string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName:  secret,
+		Items:       []corev1.KeyToPath{{Key: passwordKey, Path: "password"}},
+		DefaultMode: ptr.To[int32](0o440), // group-readable: fsGroup is postgres
+	}}}
+}
+
+func ownerRef(pgc *v1alpha1.PostgresCluster) metav1.OwnerReference {
+	return *metav1.NewControllerRef(pgc, v1alpha1.SchemeGroupVersion.WithKind("PostgresCluster"))
+}
+
+// intstrPort is the Service target port.
+var intstrPort = intstr.FromInt32(postgresPort)

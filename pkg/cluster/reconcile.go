@@ -1,0 +1,79 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"k8s.io/klog/v2"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// reconcile is one pass: observe → plan → apply one action → status. It
+// returns whether the action changed something, so another pass may follow.
+func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) (bool, error) {
+	pgc = c.freshest(pgc)
+	logger := klog.FromContext(ctx)
+	if pending := c.expectations.pending(c.cfg.Clock.Now(), c.cfg.Listers, pgc.Namespace); pending != "" {
+		// The informer caches have not seen our last change yet: planning on
+		// them would repeat it.
+		logger.V(4).Info("Waiting for the cache", "expecting", pending)
+		return false, nil
+	}
+	obs, err := c.observe(ctx, pgc)
+	if err != nil {
+		return false, err
+	}
+	in := c.planInput(ctx, pgc, obs)
+	act := plan(in)
+	logger.V(3).Info("Planned", "action", act.kind, "member", act.member, "reason", act.reason)
+
+	progressed, actErr := c.apply(ctx, pgc, obs, act)
+	if actErr != nil {
+		actErr = fmt.Errorf("%s %s: %w", act.kind, act.member, actErr)
+	}
+	if err := c.updateStatus(ctx, pgc, obs, act, actErr); err != nil {
+		return progressed, err
+	}
+	return progressed, actErr
+}
+
+// freshest prefers the object this actor last wrote when the informer has
+// not delivered it yet, so status the actor relies on (initialized, the
+// last ordinal, the primary) never goes backwards.
+func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresCluster {
+	if c.written == nil || c.written.UID != pgc.UID {
+		return pgc
+	}
+	seen, err1 := strconv.ParseUint(pgc.ResourceVersion, 10, 64)
+	mine, err2 := strconv.ParseUint(c.written.ResourceVersion, 10, 64)
+	if err1 != nil || err2 != nil || seen >= mine {
+		return pgc
+	}
+	out := pgc.DeepCopy()
+	out.Status = *c.written.Status.DeepCopy()
+	return out
+}
+
+// planInput adds to the observation what the actor knows of SQL changes
+// it has already applied.
+func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
+	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc)}
+	primary := obs.members.primary()
+	in.replicationDone = primary == nil || !primary.healthy() ||
+		c.applied[appliedKey("replication", primary)] == replicationFingerprint(pgc, obs)
+	want := paramsFingerprint(pgc)
+	for _, m := range obs.members {
+		if m.db != nil && c.applied[appliedKey("params", m)] != want {
+			in.paramsPending = append(in.paramsPending, m.name)
+		}
+	}
+	return in
+}
+
+// appliedKey identifies an SQL change on one incarnation of a member's pod:
+// a recreated pod has a new UID, so the change is checked again.
+func appliedKey(what string, m *member) string {
+	return what + "/" + string(m.pod.UID)
+}

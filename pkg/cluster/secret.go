@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+const (
+	passwordKey = "password"
+	usernameKey = "username"
+)
+
+// newPassword returns 32 random bytes as base64url: no ':' or '\', so it
+// can go into a libpq password file unescaped.
+func newPassword() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating a password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// buildSuperuserSecret carries the superuser's password and how to reach
+// the primary through the -rw Service.
+func buildSuperuserSecret(pgc *v1alpha1.PostgresCluster, password string) *corev1.Secret {
+	host := fmt.Sprintf("%s.%s.svc", RWServiceName(pgc.Name), pgc.Namespace)
+	uri := url.URL{
+		Scheme: "postgresql",
+		User:   url.UserPassword("postgres", password),
+		Host:   fmt.Sprintf("%s:%d", host, postgresPort),
+		Path:   "/postgres",
+	}
+	s := buildSecret(pgc, SuperuserSecretName(pgc.Name), "postgres", password)
+	s.Data["host"] = []byte(host)
+	s.Data["port"] = []byte(fmt.Sprint(postgresPort))
+	s.Data["dbname"] = []byte("postgres")
+	s.Data["uri"] = []byte(uri.String())
+	return s
+}
+
+// buildReplicationSecret carries the replication user's password.
+func buildReplicationSecret(pgc *v1alpha1.PostgresCluster, password string) *corev1.Secret {
+	return buildSecret(pgc, ReplicationSecretName(pgc.Name), replicationUser, password)
+}
+
+func buildSecret(pgc *v1alpha1.PostgresCluster, name, user, password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            name,
+			Namespace:       pgc.Namespace,
+			Labels:          clusterLabels(pgc.Name),
+			OwnerReferences: []metav1.OwnerReference{ownerRef(pgc)},
+		},
+		Type: corev1.SecretTypeBasicAuth,
+		Data: map[string][]byte{usernameKey: []byte(user), passwordKey: []byte(password)},
+	}
+}

@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// updateStatus writes the status this pass observed, only if it differs
+// from what is stored: the steady state makes no API writes.
+func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action, actErr error) error {
+	want := computeStatus(pgc, obs, act, actErr)
+	if equality.Semantic.DeepEqual(pgc.Status, want) {
+		return nil
+	}
+	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
+		// Fields owned by actions (initialized, ordinals) keep the stored value.
+		want.Initialized = st.Initialized || want.Initialized
+		want.LastOrdinal = max(st.LastOrdinal, want.LastOrdinal)
+		*st = want
+	})
+}
+
+// writeStatus applies mutate to the newest stored status and writes it
+// with UpdateStatus, retrying on conflicts with a fresh read.
+func (c *Cluster) writeStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster, mutate func(*v1alpha1.PostgresClusterStatus)) error {
+	api := c.cfg.Client.PostgresV1alpha1().PostgresClusters(pgc.Namespace)
+	current := pgc.DeepCopy()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		mutate(&current.Status)
+		updated, err := api.UpdateStatus(ctx, current, metav1.UpdateOptions{})
+		if err == nil {
+			c.written = updated
+			return nil
+		}
+		if fresh, getErr := api.Get(ctx, pgc.Name, metav1.GetOptions{}); getErr == nil {
+			current = fresh
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("updating status: %w", err)
+	}
+	return nil
+}
+
+// computeStatus derives the status from one pass's observation and action.
+func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, actErr error) v1alpha1.PostgresClusterStatus {
+	st := *pgc.Status.DeepCopy()
+	st.ObservedGeneration = pgc.Generation
+	st.Selector = Selector(pgc.Name)
+	st.Size, st.ReadyMembers = 0, 0
+	st.Members = v1alpha1.MembersStatus{}
+	st.MemberStatuses = nil
+	st.PendingRestart = false
+
+	primary := obs.members.primary()
+	for _, m := range obs.members.live() {
+		if m.hasPod() {
+			st.Size++
+		}
+		ms := memberStatus(m, primary)
+		st.MemberStatuses = append(st.MemberStatuses, ms)
+		if ms.Ready {
+			st.ReadyMembers++
+			st.Members.Ready = append(st.Members.Ready, m.name)
+		} else {
+			st.Members.Unready = append(st.Members.Unready, m.name)
+		}
+		if m.db != nil && len(m.db.PendingRestart) > 0 {
+			st.PendingRestart = true
+		}
+	}
+	primaryUp := primary != nil && primary.healthy()
+	if primaryUp {
+		st.Primary = primary.name
+		st.Timeline = int64(primary.db.Timeline)
+		st.CurrentImage = primary.pod.Spec.Containers[0].Image
+	}
+	st.Phase = phaseOf(pgc, obs, act)
+	setConditions(&st, pgc, obs, act, actErr, primaryUp)
+	return st
+}
+
+func memberStatus(m, primary *member) v1alpha1.MemberStatus {
+	ms := v1alpha1.MemberStatus{Name: m.name, Role: m.role(), Ready: m.healthy()}
+	if primary != nil && primary.db != nil && m.db != nil && m != primary && m.db.InRecovery {
+		if lag := int64(primary.db.Position()) - int64(m.db.ReplayedLSN); lag > 0 {
+			ms.LagBytes = lag
+		}
+	}
+	return ms
+}
+
+func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alpha1.ClusterPhase {
+	live := obs.members.live()
+	switch {
+	case pgc.Spec.Paused:
+		return v1alpha1.PhasePaused
+	case act.kind == actFail:
+		return v1alpha1.PhaseFailed
+	case !pgc.Status.Initialized && act.kind != actFinishBootstrap:
+		return v1alpha1.PhaseCreating
+	case obs.members.primary() == nil:
+		return v1alpha1.PhaseRecovering
+	case len(live) != int(pgc.Spec.Size) || act.kind == actCreateMember || act.kind == actRemoveMember:
+		return v1alpha1.PhaseScaling
+	case act.kind != actNone && act.kind != actWait:
+		return v1alpha1.PhaseUpdating
+	}
+	return v1alpha1.PhaseRunning
+}
+
+func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresCluster, obs *observation, act action, actErr error, primaryUp bool) {
+	gen := pgc.Generation
+	set := func(t string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	size := int(pgc.Spec.Size)
+	allReady := int(st.ReadyMembers) == size && len(obs.members.live()) == size
+	converged := act.kind == actNone
+
+	if primaryUp {
+		set(v1alpha1.ConditionPrimaryAvailable, true, "PrimaryUp", fmt.Sprintf("%s accepts writes", st.Primary))
+	} else {
+		set(v1alpha1.ConditionPrimaryAvailable, false, "NoPrimary", "no member is a healthy primary")
+	}
+	switch {
+	case allReady && primaryUp:
+		set(v1alpha1.ConditionReady, true, "AllMembersReady", fmt.Sprintf("%d/%d members ready", st.ReadyMembers, size))
+		set(v1alpha1.ConditionDegraded, false, "AllMembersReady", "")
+	default:
+		set(v1alpha1.ConditionReady, false, "MembersNotReady", fmt.Sprintf("%d/%d members ready", st.ReadyMembers, size))
+		set(v1alpha1.ConditionDegraded, st.Initialized, "MembersNotReady", fmt.Sprintf("unready: %v", st.Members.Unready))
+	}
+	switch {
+	case actErr != nil:
+		set(v1alpha1.ConditionProgressing, false, "ActionFailed", actErr.Error())
+	case converged:
+		set(v1alpha1.ConditionProgressing, false, "Converged", act.reason)
+	default:
+		set(v1alpha1.ConditionProgressing, true, string(act.kind), act.reason)
+	}
+	if pgc.Spec.Paused {
+		set(v1alpha1.ConditionPaused, true, "Paused", "spec.paused is true: the operator makes no changes")
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionPaused)
+	}
+	if act.kind == actFail {
+		set(v1alpha1.ConditionFailed, true, "NothingToRecover", act.reason)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionFailed)
+	}
+}
