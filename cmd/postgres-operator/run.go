@@ -19,8 +19,8 @@ import (
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned"
-	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
 	pgscheme "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/scheme"
+	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
 	"postgres-operator.dev/postgres-operator/pkg/cluster"
 	"postgres-operator.dev/postgres-operator/pkg/controller"
 	"postgres-operator.dev/postgres-operator/pkg/postgres"
