@@ -12,7 +12,7 @@ tar -C "$ROOT" --exclude=./.local-cluster --exclude=./bin --exclude=./.git -cf -
 (cd "$TMP" && bash hack/update-codegen.sh >/dev/null 2>&1)
 
 status=0
-for d in pkg/client pkg/apis manifests/crd; do
+for d in pkg/client pkg/apis manifests/crd manifests/postgres-operator.yaml; do
     if ! diff -Nru "$ROOT/$d" "$TMP/$d" >"$TMP/diff.txt"; then
         echo "stale generated files under $d; run 'make generate':" >&2
         head -50 "$TMP/diff.txt" >&2

@@ -1,0 +1,178 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+func TestBuildPod(t *testing.T) {
+	pgc := testCluster(3, func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Pod.Labels = map[string]string{"team": "a"}
+		p.Spec.Pod.Annotations = map[string]string{"note": "x"}
+		p.Spec.Pod.NodeSelector = map[string]string{"disk": "ssd"}
+		p.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
+		p.Spec.Parameters = map[string]string{"work_mem": "8MB"}
+	})
+	tests := []struct {
+		name      string
+		m         memberPod
+		wantEnv   map[string]string
+		noEnv     []string
+		wantLabel map[string]string
+	}{
+		{
+			name:      "seed",
+			m:         memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: "postgres:15"},
+			wantEnv:   map[string]string{"BOOTSTRAP": "initdb", "SLOT_NAME": "demo_1", "PRIMARY_HOST": "demo-rw", "PGDATA": pgdataPath},
+			wantLabel: map[string]string{RoleLabel: RolePrimary, ClusterLabel: "demo", MemberLabel: "demo-1", "team": "a"},
+		},
+		{
+			name:      "replica",
+			m:         memberPod{Name: "demo-2", Role: RoleReplica, Bootstrap: BootstrapClone, Image: "postgres:15"},
+			wantEnv:   map[string]string{"BOOTSTRAP": "clone", "SLOT_NAME": "demo_2"},
+			noEnv:     []string{"BOOTSTRAP_PARAMETERS"},
+			wantLabel: map[string]string{RoleLabel: RoleReplica},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := buildPod(pgc, tt.m)
+			assert.Equal(t, tt.m.Name, pod.Name)
+			assert.Equal(t, "ns", pod.Namespace)
+			for k, v := range tt.wantLabel {
+				assert.Equal(t, v, pod.Labels[k], "label %s", k)
+			}
+			assert.Equal(t, "x", pod.Annotations["note"])
+			assert.Equal(t, tt.m.Bootstrap, pod.Annotations[BootstrapAnnotation])
+			assert.Equal(t, podSpecHash(pgc, tt.m.Image), pod.Annotations[SpecHashAnnotation])
+
+			require.Len(t, pod.OwnerReferences, 1)
+			assert.Equal(t, "PostgresCluster", pod.OwnerReferences[0].Kind)
+			assert.True(t, *pod.OwnerReferences[0].Controller)
+
+			sc := pod.Spec.SecurityContext
+			assert.Equal(t, int64(999), *sc.RunAsUser)
+			assert.Equal(t, int64(999), *sc.FSGroup)
+			assert.True(t, *sc.RunAsNonRoot)
+			assert.False(t, *pod.Spec.AutomountServiceAccountToken)
+			assert.Equal(t, map[string]string{"disk": "ssd"}, pod.Spec.NodeSelector)
+
+			require.Len(t, pod.Spec.Containers, 1)
+			c := pod.Spec.Containers[0]
+			assert.Equal(t, tt.m.Image, c.Image)
+			assert.Equal(t, []string{"/bin/sh", "-c", memberScript}, c.Command)
+			assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
+			assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+			assert.Equal(t, resource.MustParse("1Gi"), c.Resources.Limits[corev1.ResourceMemory])
+			env := map[string]string{}
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+			for k, v := range tt.wantEnv {
+				assert.Equal(t, v, env[k], "env %s", k)
+			}
+			for _, k := range tt.noEnv {
+				assert.NotContains(t, env, k)
+			}
+			// Passwords only come from mounted Secrets, never the pod spec.
+			for _, e := range c.Env {
+				assert.NotContains(t, strings.ToLower(e.Name), "password")
+			}
+			assertVolume(t, pod, "data", func(v corev1.Volume) bool { return v.PersistentVolumeClaim.ClaimName == tt.m.Name+"-data" })
+			assertVolume(t, pod, "superuser", func(v corev1.Volume) bool { return v.Secret.SecretName == "demo-superuser" })
+		})
+	}
+}
+
+func assertVolume(t *testing.T, pod *corev1.Pod, name string, ok func(corev1.Volume) bool) {
+	t.Helper()
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == name {
+			assert.True(t, ok(v), "volume %s", name)
+			return
+		}
+	}
+	t.Errorf("volume %s missing", name)
+}
+
+func TestSeedGetsBootstrapParameters(t *testing.T) {
+	pgc := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"max_connections": "200", "search_path": "'$user'"} })
+	pod := buildPod(pgc, memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: "x"})
+	var params string
+	for _, e := range pod.Spec.Containers[0].Env {
+		if e.Name == "BOOTSTRAP_PARAMETERS" {
+			params = e.Value
+		}
+	}
+	assert.Contains(t, params, "max_connections = '200'\n")
+	assert.Contains(t, params, "search_path = '''$user'''\n", "quotes are doubled")
+	assert.Contains(t, params, "wal_retrieve_retry_interval = '1s'\n", "defaults included")
+}
+
+func TestPodSpecHashChangesOnlyForRollingFields(t *testing.T) {
+	base := testCluster(1)
+	h := podSpecHash(base, "postgres:15")
+	assert.Equal(t, h, podSpecHash(testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Size = 5 }), "postgres:15"))
+	assert.Equal(t, h, podSpecHash(testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"a": "b"} }), "postgres:15"))
+	assert.NotEqual(t, h, podSpecHash(base, "postgres:15.9"))
+	assert.NotEqual(t, h, podSpecHash(testCluster(1, func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
+	}), "postgres:15"))
+}
+
+func TestBuildPVC(t *testing.T) {
+	pgc := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Storage.StorageClassName = ptr.To("fast") })
+	pvc := buildPVC(pgc, "demo-1")
+	assert.Equal(t, "demo-1-data", pvc.Name)
+	assert.Equal(t, "fast", *pvc.Spec.StorageClassName)
+	assert.Equal(t, resource.MustParse("1Gi"), pvc.Spec.Resources.Requests[corev1.ResourceStorage])
+	assert.Equal(t, "demo-1", pvc.Labels[MemberLabel])
+	require.Len(t, pvc.OwnerReferences, 1, "deleted with the cluster by default")
+
+	retained := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Storage.RetainOnDelete = true })
+	assert.Empty(t, buildPVC(retained, "demo-1").OwnerReferences, "retained volumes outlive the cluster")
+}
+
+func TestBuildServices(t *testing.T) {
+	svcs := buildServices(testCluster(1))
+	require.Len(t, svcs, 2)
+	assert.Equal(t, "demo-rw", svcs[0].Name)
+	assert.Equal(t, map[string]string{ClusterLabel: "demo", RoleLabel: RolePrimary}, svcs[0].Spec.Selector)
+	assert.True(t, svcs[0].Spec.PublishNotReadyAddresses, "-rw follows the label, not readiness")
+	assert.Equal(t, "demo-ro", svcs[1].Name)
+	assert.Equal(t, RoleReplica, svcs[1].Spec.Selector[RoleLabel])
+	assert.False(t, svcs[1].Spec.PublishNotReadyAddresses)
+}
+
+func TestSecrets(t *testing.T) {
+	pw, err := newPassword()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(pw), 43, "32 random bytes")
+	assert.NotContains(t, pw, ":")
+	assert.NotContains(t, pw, `\`)
+	other, _ := newPassword()
+	assert.NotEqual(t, pw, other)
+
+	s := buildSuperuserSecret(testCluster(1), pw)
+	assert.Equal(t, "demo-superuser", s.Name)
+	assert.Equal(t, pw, string(s.Data["password"]))
+	assert.Equal(t, "demo-rw.ns.svc", string(s.Data["host"]))
+	assert.Equal(t, "postgresql://postgres:"+pw+"@demo-rw.ns.svc:5432/postgres", string(s.Data["uri"]))
+	assert.Equal(t, "replicator", string(buildReplicationSecret(testCluster(1), pw).Data["username"]))
+}
+
+func TestImageTemplate(t *testing.T) {
+	cfg := &Config{}
+	assert.Equal(t, "postgres:15", cfg.imageFor(testCluster(1)))
+	cfg.ImageTemplate = "localhost/postgres:{version}"
+	assert.Equal(t, "localhost/postgres:15", cfg.imageFor(testCluster(1)))
+	assert.Equal(t, "mine:1", cfg.imageFor(testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Image = "mine:1" })))
+}
