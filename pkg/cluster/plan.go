@@ -63,6 +63,7 @@ func plan(in planInput) action {
 		planReplication,
 		planParameters,
 		planRoll,
+		planWaitHealthy,
 	} {
 		if a, ok := rule(in); ok {
 			return a
@@ -236,4 +237,15 @@ func needsRestart(in planInput, m *member) bool {
 		return true
 	}
 	return m.db != nil && len(m.db.PendingRestart) > 0
+}
+
+// planWaitHealthy explains what the cluster is waiting for when nothing
+// is left to do but members are not healthy yet.
+func planWaitHealthy(in planInput) (action, bool) {
+	for _, m := range in.obs.members.live() {
+		if !m.healthy() {
+			return action{kind: actWait, member: m.name, reason: fmt.Sprintf("waiting for %s to become ready", m.name)}, true
+		}
+	}
+	return action{}, false
 }

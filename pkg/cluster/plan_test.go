@@ -140,7 +140,7 @@ func TestPlan(t *testing.T) {
 			kind: actRecreatePod, member: "demo-2", role: RoleReplica},
 		{name: "a terminating replica pod is waited for, not recreated", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica), terminating), testMember(three, 3, up(RoleReplica)))),
-			kind: actNone},
+			kind: actWait, member: "demo-2"},
 		{name: "a replica whose volume is gone is replaced", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica), noVolume), testMember(three, 3, up(RoleReplica)))),
 			kind: actDeletePod, member: "demo-2"},
@@ -156,7 +156,7 @@ func TestPlan(t *testing.T) {
 			kind: actDeletePod, member: "demo-1"},
 		{name: "no roll while a member is unready", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, starting(RoleReplica)), testMember(three, 3, up(RoleReplica)))),
-			kind: actNone},
+			kind: actWait, member: "demo-2"},
 		{name: "image change rolls", in: func() planInput {
 			in := input(one, obsOf(one, testMember(one, 1, up(RolePrimary))))
 			in.image = "postgres:15.9"

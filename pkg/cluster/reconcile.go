@@ -33,7 +33,9 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	if actErr != nil {
 		actErr = fmt.Errorf("%s %s: %w", act.kind, act.member, actErr)
 	}
-	if err := c.updateStatus(ctx, pgc, obs, act, actErr); err != nil {
+	// The action may have written status (an ordinal, initialized): build
+	// on that, not on the object the pass started from.
+	if err := c.updateStatus(ctx, c.freshest(pgc), obs, act, actErr); err != nil {
 		return progressed, err
 	}
 	return progressed, actErr
@@ -46,13 +48,16 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 	if c.written == nil || c.written.UID != pgc.UID {
 		return pgc
 	}
+	out := pgc.DeepCopy()
 	seen, err1 := strconv.ParseUint(pgc.ResourceVersion, 10, 64)
 	mine, err2 := strconv.ParseUint(c.written.ResourceVersion, 10, 64)
-	if err1 != nil || err2 != nil || seen >= mine {
-		return pgc
+	if err1 == nil && err2 == nil && mine > seen {
+		out.Status = *c.written.Status.DeepCopy()
+		return out
 	}
-	out := pgc.DeepCopy()
-	out.Status = *c.written.Status.DeepCopy()
+	// Whatever the versions say, what the actor recorded never goes back.
+	out.Status.Initialized = out.Status.Initialized || c.written.Status.Initialized
+	out.Status.LastOrdinal = max(out.Status.LastOrdinal, c.written.Status.LastOrdinal)
 	return out
 }
 

@@ -1,0 +1,201 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kubeinformers "k8s.io/client-go/informers"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	pgfake "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/fake"
+	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
+	dbfake "postgres-operator.dev/postgres-operator/pkg/postgres/fake"
+)
+
+// actorFixture runs one cluster actor against fake clientsets, real
+// informers over them and a fake PostgreSQL.
+type actorFixture struct {
+	t    *testing.T
+	ctx  context.Context
+	kube *kubefake.Clientset
+	pg   *pgfake.Clientset
+	db   *dbfake.Fake
+	c    *Cluster
+	key  cache.ObjectName
+}
+
+func newActorFixture(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObjects ...runtime.Object) *actorFixture {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f := &actorFixture{t: t, ctx: ctx, kube: kubefake.NewClientset(kubeObjects...), pg: pgfake.NewClientset(pgc), db: dbfake.New()}
+	kf := kubeinformers.NewSharedInformerFactory(f.kube, 0)
+	pf := pginformers.NewSharedInformerFactory(f.pg, 0)
+	listers := Listers{
+		Clusters: pf.Postgres().V1alpha1().PostgresClusters().Lister(),
+		Pods:     kf.Core().V1().Pods().Lister(),
+		PVCs:     kf.Core().V1().PersistentVolumeClaims().Lister(),
+		Services: kf.Core().V1().Services().Lister(),
+		Secrets:  kf.Core().V1().Secrets().Lister(),
+	}
+	kf.Start(ctx.Done())
+	pf.Start(ctx.Done())
+	kf.WaitForCacheSync(ctx.Done())
+	pf.WaitForCacheSync(ctx.Done())
+	cfg := &Config{Kube: f.kube, Client: f.pg, Listers: listers, Recorder: record.NewFakeRecorder(100), Postgres: f.db}
+	f.key = cache.ObjectName{Namespace: pgc.Namespace, Name: pgc.Name}
+	f.c = New(cfg, f.key, pgc, func(err error) { t.Logf("report: %v", err) })
+	return f
+}
+
+// current is the PostgresCluster as stored.
+func (f *actorFixture) current() *v1alpha1.PostgresCluster {
+	pgc, err := f.pg.PostgresV1alpha1().PostgresClusters(f.key.Namespace).Get(f.ctx, f.key.Name, metav1.GetOptions{})
+	require.NoError(f.t, err)
+	return pgc
+}
+
+// passUntil runs passes with the stored object until cond holds.
+func (f *actorFixture) passUntil(what string, cond func() bool) {
+	f.t.Helper()
+	require.Eventually(f.t, func() bool {
+		_, err := f.c.reconcile(f.ctx, f.current())
+		require.NoError(f.t, err)
+		return cond()
+	}, 10*time.Second, 10*time.Millisecond, what)
+}
+
+func (f *actorFixture) exists(get func() error) func() bool {
+	return func() bool { return get() == nil }
+}
+
+// runPod marks a pod running and ready at ip, and gives it a PostgreSQL.
+func (f *actorFixture) runPod(name, ip string, srv dbfake.Server) {
+	pods := f.kube.CoreV1().Pods(f.key.Namespace)
+	pod, err := pods.Get(f.ctx, name, metav1.GetOptions{})
+	require.NoError(f.t, err)
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	_, err = pods.UpdateStatus(f.ctx, pod, metav1.UpdateOptions{})
+	require.NoError(f.t, err)
+	if srv.Parameters == nil {
+		// What initdb wrote into postgresql.auto.conf from BOOTSTRAP_PARAMETERS.
+		srv.Parameters = desiredParameters(f.current())
+	}
+	f.db.Add(ip, srv)
+}
+
+func TestBootstrapFromNothing(t *testing.T) {
+	f := newActorFixture(t, testCluster(1))
+	ns := f.key.Namespace
+
+	f.passUntil("seed pod created", f.exists(func() error {
+		_, err := f.kube.CoreV1().Pods(ns).Get(f.ctx, "demo-1", metav1.GetOptions{})
+		return err
+	}))
+	for _, name := range []string{"demo-superuser", "demo-replication"} {
+		_, err := f.kube.CoreV1().Secrets(ns).Get(f.ctx, name, metav1.GetOptions{})
+		require.NoError(t, err, name)
+	}
+	_, err := f.kube.CoreV1().PersistentVolumeClaims(ns).Get(f.ctx, "demo-1-data", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), f.current().Status.LastOrdinal, "ordinal recorded in the API")
+	assert.False(t, f.current().Status.Initialized)
+	assert.Equal(t, v1alpha1.PhaseCreating, f.current().Status.Phase)
+
+	f.runPod("demo-1", "10.0.0.1", dbfake.Server{Status: postgres.Status{Timeline: 1}})
+	f.passUntil("initialized", func() bool { return f.current().Status.Initialized })
+	assert.Equal(t, "demo-1", f.current().Status.Primary)
+	srv := f.db.Server("10.0.0.1")
+	assert.Contains(t, srv.Roles, "replicator")
+
+	f.passUntil("running", func() bool { return f.current().Status.Phase == v1alpha1.PhaseRunning })
+	assert.Equal(t, metav1.ConditionTrue, condition(f.current(), v1alpha1.ConditionReady))
+	assert.Equal(t, int32(1), f.current().Status.ReadyMembers)
+}
+
+func TestSteadyStateMakesNoAPIWrites(t *testing.T) {
+	f := newActorFixture(t, testCluster(1))
+	f.passUntil("seed pod created", f.exists(func() error {
+		_, err := f.kube.CoreV1().Pods("ns").Get(f.ctx, "demo-1", metav1.GetOptions{})
+		return err
+	}))
+	f.runPod("demo-1", "10.0.0.1", dbfake.Server{Status: postgres.Status{Timeline: 1}})
+	f.passUntil("ready", func() bool { return condition(f.current(), v1alpha1.ConditionReady) == metav1.ConditionTrue })
+	// Let SQL-level reconciliation and the status settle.
+	for range 5 {
+		_, err := f.c.reconcile(f.ctx, f.current())
+		require.NoError(t, err)
+	}
+
+	f.kube.ClearActions()
+	f.pg.ClearActions()
+	for range 3 {
+		_, err := f.c.reconcile(f.ctx, f.current())
+		require.NoError(t, err)
+	}
+	assert.Empty(t, writes(f.kube.Actions()), "kube writes in steady state")
+	assert.Empty(t, writes(append(f.pg.Actions(), f.kube.Actions()...)), "API writes in steady state")
+}
+
+func TestScaleUpCreatesSlotBeforePod(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 1))
+	primary := testMember(pgc, 1, up(RolePrimary))
+	f := newActorFixture(t, pgc, primary.pod, primary.pvc,
+		buildSuperuserSecret(pgc, "pw"), buildReplicationSecret(pgc, "pw"),
+		buildServices(pgc)[0], buildServices(pgc)[1])
+	f.db.Add("10.0.0.1", dbfake.Server{Status: postgres.Status{Timeline: 1}})
+
+	f.passUntil("replica pod created", f.exists(func() error {
+		_, err := f.kube.CoreV1().Pods("ns").Get(f.ctx, "demo-2", metav1.GetOptions{})
+		return err
+	}))
+	assert.Contains(t, f.db.Server("10.0.0.1").Slots, "demo_2", "slot exists before the clone starts")
+	pod, err := f.kube.CoreV1().Pods("ns").Get(f.ctx, "demo-2", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, RoleReplica, pod.Labels[RoleLabel])
+	assert.Equal(t, BootstrapClone, pod.Annotations[BootstrapAnnotation])
+}
+
+func TestPausedMakesNoChanges(t *testing.T) {
+	pgc := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Paused = true })
+	f := newActorFixture(t, pgc)
+	_, err := f.c.reconcile(f.ctx, f.current())
+	require.NoError(t, err)
+	for _, a := range writes(f.kube.Actions()) {
+		t.Errorf("paused cluster wrote %s %s", a.GetVerb(), a.GetResource().Resource)
+	}
+	assert.Equal(t, metav1.ConditionTrue, condition(f.current(), v1alpha1.ConditionPaused))
+	assert.Equal(t, v1alpha1.PhasePaused, f.current().Status.Phase)
+}
+
+func writes(actions []k8stesting.Action) []k8stesting.Action {
+	var out []k8stesting.Action
+	for _, a := range actions {
+		switch a.GetVerb() {
+		case "get", "list", "watch":
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func condition(pgc *v1alpha1.PostgresCluster, condition string) metav1.ConditionStatus {
+	for _, c := range pgc.Status.Conditions {
+		if c.Type == condition {
+			return c.Status
+		}
+	}
+	return metav1.ConditionUnknown
+}

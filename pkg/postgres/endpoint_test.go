@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const nastyPassword = `p@ss w'rd "with" \back\slash\ and	tab=x '' end\`
+
+func TestDSNRoundTripsThroughLibPQ(t *testing.T) {
+	ep := Endpoint{Host: "10.1.2.3", Port: 6432, User: "o'neil", Password: nastyPassword, Database: "my db"}
+	cfg, err := pq.NewConfig(ep.dsn(2*time.Second, 5*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, "10.1.2.3", cfg.Host)
+	assert.Equal(t, uint16(6432), cfg.Port)
+	assert.Equal(t, "o'neil", cfg.User)
+	assert.Equal(t, nastyPassword, cfg.Password)
+	assert.Equal(t, "my db", cfg.Database)
+	assert.Equal(t, pq.SSLModeDisable, cfg.SSLMode)
+	assert.Equal(t, 2*time.Second, cfg.ConnectTimeout)
+	assert.Equal(t, "postgres-operator", cfg.ApplicationName)
+	assert.Equal(t, map[string]string{"statement_timeout": "5000"}, cfg.Runtime)
+}
+
+func TestDSNDefaults(t *testing.T) {
+	cfg, err := pq.NewConfig(Endpoint{Host: "db"}.dsn(1500*time.Millisecond, 0))
+	require.NoError(t, err)
+	assert.Equal(t, uint16(5432), cfg.Port)
+	assert.Equal(t, "postgres", cfg.User)
+	assert.Equal(t, "postgres", cfg.Database)
+	assert.Equal(t, "", cfg.Password)
+	assert.Equal(t, 2*time.Second, cfg.ConnectTimeout, "rounded up to whole seconds")
+	assert.Equal(t, "0", cfg.Runtime["statement_timeout"])
+}
+
+func TestQuoteDSNValue(t *testing.T) {
+	assert.Equal(t, `''`, quoteDSNValue(""))
+	assert.Equal(t, `'a b'`, quoteDSNValue("a b"))
+	assert.Equal(t, `'it\'s'`, quoteDSNValue("it's"))
+	assert.Equal(t, `'c:\\dir'`, quoteDSNValue(`c:\dir`))
+}
+
+func TestCeilSeconds(t *testing.T) {
+	assert.Equal(t, 1, ceilSeconds(0))
+	assert.Equal(t, 1, ceilSeconds(time.Millisecond))
+	assert.Equal(t, 1, ceilSeconds(time.Second))
+	assert.Equal(t, 2, ceilSeconds(1001*time.Millisecond))
+}
+
+func TestEndpointNeverPrintsPassword(t *testing.T) {
+	ep := Endpoint{Host: "10.0.0.7", Password: "hunter2-secret"}
+	js, err := json.Marshal(ep)
+	require.NoError(t, err)
+	for _, s := range []string{
+		fmt.Sprint(ep), fmt.Sprintf("%v", ep), fmt.Sprintf("%+v", ep), fmt.Sprintf("%#v", ep),
+		fmt.Sprintf("%s", ep), fmt.Sprint(ep.MarshalLog()), fmt.Sprintf("%v", &ep), string(js),
+	} {
+		assert.NotContains(t, s, "hunter2")
+	}
+	assert.Equal(t, "postgres@10.0.0.7:5432/postgres", ep.String())
+	assert.Equal(t, "[fd00::1]:5433", Endpoint{Host: "fd00::1", Port: 5433}.Address())
+}
