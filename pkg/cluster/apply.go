@@ -34,10 +34,20 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.syncReplication(ctx, pgc, obs)
 	case actApplyParams:
 		err = c.applyParameters(ctx, pgc, obs, act)
+	case actFence:
+		err = c.fence(ctx, pgc, obs, act)
+	case actPromote:
+		err = c.promote(ctx, pgc, obs, act)
+	case actLabelPrimary:
+		err = c.labelPrimary(ctx, pgc, act.member)
 	}
 	if err != nil {
 		return false, err
 	}
-	c.cfg.Recorder.Event(pgc, corev1.EventTypeNormal, string(act.kind), act.reason)
+	eventType := corev1.EventTypeNormal
+	if act.kind == actFence {
+		eventType = corev1.EventTypeWarning
+	}
+	c.cfg.Recorder.Event(pgc, eventType, string(act.kind), act.reason)
 	return true, nil
 }

@@ -104,7 +104,9 @@ func assertVolume(t *testing.T, pod *corev1.Pod, name string, ok func(corev1.Vol
 }
 
 func TestSeedGetsBootstrapParameters(t *testing.T) {
-	pgc := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"max_connections": "200", "search_path": "'$user'"} })
+	pgc := testCluster(1, func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Parameters = map[string]string{"max_connections": "200", "search_path": "'$user'"}
+	})
 	pod := buildPod(pgc, memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: "x"})
 	var params string
 	for _, e := range pod.Spec.Containers[0].Env {

@@ -41,6 +41,9 @@ type Cluster struct {
 	expectations expectations
 	// written is the object as of the actor's last status write.
 	written *v1alpha1.PostgresCluster
+	// unreachableSince and lostSince feed failover's timers (trackHealth).
+	unreachableSince map[string]time.Time
+	lostSince        map[string]time.Time
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.
@@ -56,6 +59,9 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 		latest:  pgc,
 		wake:    make(chan struct{}, 1),
 		applied: map[string]string{},
+
+		unreachableSince: map[string]time.Time{},
+		lostSince:        map[string]time.Time{},
 	}
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -23,6 +24,9 @@ const (
 	actSyncReplication actionKind = "SyncReplication" // slots and synchronous_standby_names on the primary
 	actApplyParams     actionKind = "ApplyParameters" // ALTER SYSTEM on one member
 	actFail            actionKind = "Fail"            // nothing the operator can do alone
+	actFence           actionKind = "Fence"           // unlabel and delete a lost primary
+	actPromote         actionKind = "Promote"         // promote the best replica
+	actLabelPrimary    actionKind = "LabelPrimary"    // route -rw to a promoted member
 )
 
 // action is the outcome of plan: one change and why.
@@ -33,6 +37,8 @@ type action struct {
 	role      string // for pod creation
 	bootstrap string // for pod creation
 	reason    string // a sentence for logs, Events and conditions
+	// phase, when set, is the phase this action puts the cluster in.
+	phase v1alpha1.ClusterPhase
 }
 
 // planInput is everything plan may look at. It is built by the actor from
@@ -46,6 +52,11 @@ type planInput struct {
 	replicationDone bool
 	// paramsPending names members whose parameters are not yet applied.
 	paramsPending []string
+	// now is the actor's clock; the maps say since when a member's
+	// PostgreSQL has been unreachable and since when a primary is lost.
+	now              time.Time
+	unreachableSince map[string]time.Time
+	lostSince        map[string]time.Time
 }
 
 // plan is a pure function from the desired and observed state to the one
@@ -57,6 +68,7 @@ func plan(in planInput) action {
 	for _, rule := range []func(planInput) (action, bool){
 		planSecretsAndServices,
 		planBootstrap,
+		planFailover,
 		planPrimary,
 		planMissingPods,
 		planScale,
@@ -121,18 +133,26 @@ func planPrimary(in planInput) (action, bool) {
 	if live.primary() != nil {
 		return action{}, false
 	}
-	// No pod is labelled primary: bring back the last known primary on its
-	// volume (this is also disaster recovery when every pod is gone).
+	// No pod is labelled primary and failover found no replica to promote:
+	// bring back the last known primary on its volume (this is disaster
+	// recovery when every pod is gone).
 	last := live.byName(in.cluster.Status.Primary)
-	if last == nil {
-		return action{kind: actFail, reason: fmt.Sprintf("the last primary %q has no volume left; "+
-			"refusing to promote a replica that may be behind", in.cluster.Status.Primary)}, true
-	}
-	if last.pod == nil {
+	switch {
+	case last != nil && last.pod == nil:
 		return action{kind: actRecreatePod, member: last.name, role: RolePrimary, bootstrap: BootstrapClone,
-			reason: fmt.Sprintf("restarting the primary %s on its volume", last.name)}, true
+			phase: v1alpha1.PhaseRecovering, reason: fmt.Sprintf("restarting the primary %s on its volume", last.name)}, true
+	case last != nil:
+		return action{kind: actWait, member: last.name, reason: fmt.Sprintf("waiting for the primary %s", last.name)}, true
 	}
-	return action{kind: actWait, member: last.name, reason: fmt.Sprintf("waiting for the primary %s", last.name)}, true
+	// The last primary's volume is gone too: start the replicas on theirs
+	// so failover can compare their WAL and promote the most advanced.
+	for _, m := range live {
+		if m.pod == nil {
+			return action{}, false
+		}
+	}
+	return action{kind: actWait, phase: v1alpha1.PhaseRecovering, reason: fmt.Sprintf(
+		"the last primary %q has no volume left: waiting for a replica to report its WAL position", in.cluster.Status.Primary)}, true
 }
 
 // planMissingPods recreates the pods of members that still have a volume:

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // reconcile is one pass: observe → plan → apply one action → status. It
@@ -64,7 +66,9 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 // planInput adds to the observation what the actor knows of SQL changes
 // it has already applied.
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
-	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc)}
+	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
+	c.trackHealth(in.now, obs)
+	in.unreachableSince, in.lostSince = c.unreachableSince, c.lostSince
 	primary := obs.members.primary()
 	in.replicationDone = primary == nil || !primary.healthy() ||
 		c.applied[appliedKey("replication", primary)] == replicationFingerprint(pgc, obs)
@@ -81,4 +85,34 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 // a recreated pod has a new UID, so the change is checked again.
 func appliedKey(what string, m *member) string {
 	return what + "/" + string(m.pod.UID)
+}
+
+// trackHealth remembers since when each member's PostgreSQL has been
+// unreachable and since when the primary has been lost; failover waits on
+// both. They live in memory: an operator restart only restarts the clocks,
+// which delays a failover, never hastens one.
+func (c *Cluster) trackHealth(now time.Time, obs *observation) {
+	for _, m := range obs.members {
+		if m.dbErr != nil && postgres.IsUnreachable(m.dbErr) {
+			if c.unreachableSince[m.name].IsZero() {
+				c.unreachableSince[m.name] = now
+			}
+		} else {
+			delete(c.unreachableSince, m.name)
+		}
+	}
+	p := obs.members.live().primary()
+	for name := range c.lostSince {
+		if p == nil || p.name != name {
+			delete(c.lostSince, name)
+		}
+	}
+	if p == nil {
+		return
+	}
+	if lost, _ := primaryLost(p, now, c.unreachableSince[p.name]); !lost {
+		delete(c.lostSince, p.name)
+	} else if c.lostSince[p.name].IsZero() {
+		c.lostSince[p.name] = now
+	}
 }

@@ -103,6 +103,8 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 	switch {
 	case pgc.Spec.Paused:
 		return v1alpha1.PhasePaused
+	case act.phase != "":
+		return act.phase
 	case act.kind == actFail:
 		return v1alpha1.PhaseFailed
 	case !pgc.Status.Initialized && act.kind != actFinishBootstrap:

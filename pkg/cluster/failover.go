@@ -1,0 +1,200 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// FencedAnnotation marks the pod of a primary the operator has given up on.
+// It is set together with the removal of the role label, in one patch, so
+// a fenced pod is never selected by -rw, never promoted, and always deleted.
+const FencedAnnotation = "postgres-operator.dev/fenced"
+
+// unreachableGrace is how long a primary whose pod looks fine may fail
+// probes before it is failed over: a lone failed probe can be the
+// operator's own network, not the primary.
+const unreachableGrace = 5 * time.Second
+
+// recentCrash is how long after a container restart an unhealthy primary
+// counts as crashed rather than merely slow.
+const recentCrash = time.Minute
+
+// primaryLost says whether the labelled primary is gone, and why. now and
+// unreachableSince (zero when the last probe answered) come from the actor.
+func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
+	pod := m.pod
+	switch {
+	case pod.DeletionTimestamp != nil:
+		return true, "its pod is being deleted"
+	case pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded:
+		return true, fmt.Sprintf("its pod is %s", pod.Status.Phase)
+	}
+	if cs := postgresContainerStatus(pod); cs != nil && !m.healthy() {
+		if cs.State.Terminated != nil {
+			return true, "its PostgreSQL container exited"
+		}
+		if last := cs.LastTerminationState.Terminated; last != nil && now.Sub(last.FinishedAt.Time) < recentCrash {
+			return true, fmt.Sprintf("its PostgreSQL container crashed (exit code %d) and restarted", last.ExitCode)
+		}
+	}
+	if m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
+		return true, fmt.Sprintf("PostgreSQL has not answered for %s", now.Sub(unreachableSince).Round(time.Second))
+	}
+	return false, ""
+}
+
+func postgresContainerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == containerName {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+// fenced reports whether the operator fenced this member's pod.
+func (m *member) fenced() bool { return m.pod != nil && m.pod.Annotations[FencedAnnotation] == "true" }
+
+// planFailover handles a lost or absent primary once the cluster is
+// initialized. The order of its checks is what makes two primaries
+// impossible: a fenced pod must be gone before anything is promoted, and a
+// promoted-but-unlabelled member is labelled before any other promotion.
+func planFailover(in planInput) (action, bool) {
+	if !in.cluster.Status.Initialized {
+		return action{}, false
+	}
+	live := in.obs.members.live()
+	if p := labelledPrimary(in.obs.members); p != nil {
+		return planPrimaryLost(in, p)
+	}
+	for _, m := range in.obs.members {
+		if m.fenced() && m.hasPod() {
+			return action{kind: actFence, member: m.name, phase: v1alpha1.PhaseFailingOver,
+				reason: fmt.Sprintf("deleting the fenced primary %s", m.name)}, true
+		}
+		if m.fenced() {
+			return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
+				reason: fmt.Sprintf("fencing %s: waiting until its pod is gone before promoting", m.name)}, true
+		}
+	}
+	if m := unlabelledPrimary(live); m != nil {
+		return action{kind: actLabelPrimary, member: m.name, phase: v1alpha1.PhaseFailingOver,
+			reason: fmt.Sprintf("%s was promoted: routing -rw to it", m.name)}, true
+	}
+	if !in.cluster.Spec.Failover.Disabled {
+		if a, ok := planPromotion(in, live); ok {
+			return a, true
+		}
+	}
+	return action{}, false
+}
+
+// planPrimaryLost fences the labelled primary when it is lost and failover
+// is enabled and due.
+func planPrimaryLost(in planInput, p *member) (action, bool) {
+	if in.cluster.Spec.Failover.Disabled {
+		return action{}, false
+	}
+	lost, why := primaryLost(p, in.now, in.unreachableSince[p.name])
+	if !lost {
+		return action{}, false
+	}
+	if delay := time.Duration(in.cluster.Spec.Failover.DelaySeconds) * time.Second; delay > 0 {
+		since := in.lostSince[p.name]
+		if since.IsZero() || in.now.Sub(since) < delay {
+			return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseFailingOver,
+				reason: fmt.Sprintf("primary %s is lost (%s); failing over after spec.failover.delaySeconds=%d", p.name, why, in.cluster.Spec.Failover.DelaySeconds)}, true
+		}
+	}
+	return action{kind: actFence, member: p.name, phase: v1alpha1.PhaseFailingOver,
+		reason: fmt.Sprintf("primary %s is lost: %s; fencing it", p.name, why)}, true
+}
+
+// labelledPrimary is the member whose pod carries the primary label, even
+// a pod being deleted: until it is gone it may still accept writes.
+func labelledPrimary(ms members) *member {
+	for _, m := range ms {
+		if m.pod != nil && m.role() == RolePrimary {
+			return m
+		}
+	}
+	return nil
+}
+
+// unlabelledPrimary is a member answering as a primary without the label:
+// a promotion whose labelling did not happen yet (an operator crash).
+func unlabelledPrimary(live members) *member {
+	for _, m := range live {
+		if m.hasPod() && !m.fenced() && m.isPrimary() {
+			return m
+		}
+	}
+	return nil
+}
+
+// planPromotion picks the replica that has the most WAL. In sync mode
+// every replica must answer first: a commit was acknowledged by any one of
+// them, and only comparing all of them finds it.
+func planPromotion(in planInput, live members) (action, bool) {
+	var candidates, silent []*member
+	for _, m := range live {
+		switch {
+		case m.name == in.cluster.Status.Primary:
+			// The old primary's volume rejoins as a replica; never promoted here.
+		case m.running() && m.db != nil && m.db.InRecovery:
+			candidates = append(candidates, m)
+		case m.hasVolume() && wasReady(in.cluster.Status, m.name):
+			// A replica that never streamed (still cloning) holds no
+			// acknowledged commit; one that was ready may.
+			silent = append(silent, m)
+		}
+	}
+	if len(candidates) == 0 {
+		return action{}, false // nothing running to promote: disaster recovery restarts the last primary
+	}
+	if in.cluster.Spec.Replication.Mode == v1alpha1.ReplicationSync && len(silent) > 0 {
+		return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: fmt.Sprintf(
+			"sync mode: not promoting until every replica reports its WAL position; waiting for %s", names(silent))}, true
+	}
+	best := slices.MaxFunc(candidates, func(a, b *member) int {
+		if c := compareLSN(a.db.Position(), b.db.Position()); c != 0 {
+			return c
+		}
+		return int(b.ordinal - a.ordinal) // a tie goes to the lowest ordinal
+	})
+	return action{kind: actPromote, member: best.name, phase: v1alpha1.PhaseFailingOver,
+		reason: fmt.Sprintf("promoting %s, the replica with the most WAL (%s)", best.name, best.db.Position())}, true
+}
+
+// wasReady reports whether the stored status last saw the member ready.
+func wasReady(st v1alpha1.PostgresClusterStatus, name string) bool {
+	for _, ms := range st.MemberStatuses {
+		if ms.Name == name {
+			return ms.Ready
+		}
+	}
+	return false
+}
+
+func compareLSN[T ~uint64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func names(ms []*member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.name
+	}
+	return out
+}
