@@ -56,7 +56,7 @@ deploy: image ## Install the operator into the local cluster and wait for it to 
 
 undeploy: ## Remove the operator (PostgresClusters are deleted first).
 	-$(KUBECTL) delete postgresclusters --all --all-namespaces --wait=true
-	-$(KUBECTL) delete -k manifests/local --ignore-not-found --wait=true
+	-$(KUBECTL) delete -k hack/local-overlay --ignore-not-found --wait=true
 
 demo: ## Fresh machine to a Ready PostgresCluster on the local cluster.
 	hack/demo.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the operator into the local cluster through its plain YAML
-# (manifests/local: the base manifests with the local PostgreSQL image
+# (hack/local-overlay: the base manifests with the local PostgreSQL image
 # template), then waits until the Deployment is Ready and a pod holds the
 # leader Lease. Expects `make image` to have built the operator image.
 set -o errexit -o nounset -o pipefail
@@ -17,10 +17,10 @@ say() { echo "[deploy $((SECONDS - T0))s] $*"; }
 say "operator image loaded"
 
 # The CRD must be established before anything that uses it.
-$KUBECTL apply --server-side --force-conflicts -f "$ROOT/manifests/crd/" >/dev/null
+$KUBECTL apply -f "$ROOT/manifests/crd/" >/dev/null
 $KUBECTL wait --for=condition=Established --timeout=60s crd/postgresclusters.postgres-operator.dev >/dev/null
 existed=$($KUBECTL -n postgres-operator get deployment postgres-operator -o name 2>/dev/null || true)
-$KUBECTL apply -k "$ROOT/manifests/local" >/dev/null
+$KUBECTL apply -k "$ROOT/hack/local-overlay" >/dev/null
 if [ -n "$existed" ]; then
 	# A rebuilt image keeps its tag: restart so the new one runs.
 	$KUBECTL -n postgres-operator rollout restart deployment/postgres-operator >/dev/null

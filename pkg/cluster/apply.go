@@ -38,6 +38,10 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.fence(ctx, pgc, obs, act)
 	case actPromote:
 		err = c.promote(ctx, pgc, obs, act)
+	case actSwitchover:
+		err = c.switchover(ctx, pgc, obs, act)
+	case actRejectSwitchover:
+		return false, c.rejectSwitchover(ctx, pgc, act)
 	case actLabelPrimary:
 		err = c.labelPrimary(ctx, pgc, act.member)
 	}

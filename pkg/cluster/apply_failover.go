@@ -30,7 +30,11 @@ const fenceGrace = 3
 // fence takes the primary out of service: one patch removes its role label
 // (so -rw selects nothing) and marks it fenced; then its pod is deleted.
 func (c *Cluster) fence(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) error {
-	m := obs.members.byName(act.member)
+	return c.fenceWithGrace(ctx, pgc, obs, act.member, fenceGrace)
+}
+
+func (c *Cluster) fenceWithGrace(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, member string, grace int64) error {
+	m := obs.members.byName(member)
 	if m == nil || m.pod == nil {
 		return nil
 	}
@@ -47,7 +51,7 @@ func (c *Cluster) fence(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return nil
 	}
 	err := c.cfg.Kube.CoreV1().Pods(pgc.Namespace).Delete(ctx, m.name, metav1.DeleteOptions{
-		GracePeriodSeconds: ptr.To[int64](fenceGrace),
+		GracePeriodSeconds: ptr.To(grace),
 		Preconditions:      &metav1.Preconditions{UID: &m.pod.UID},
 	})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -97,7 +101,9 @@ func (c *Cluster) labelPrimary(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	if err := c.patchPod(ctx, pgc.Namespace, member, patch); err != nil {
 		return err
 	}
-	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) { st.Primary = member })
+	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
+		st.Primary, st.SwitchoverTarget = member, ""
+	})
 }
 
 func (c *Cluster) patchPod(ctx context.Context, namespace, name string, patch map[string]any) error {

@@ -104,12 +104,30 @@ func (c *Cluster) applyParameters(ctx context.Context, pgc *v1alpha1.PostgresClu
 	if m == nil || !m.running() || !ok {
 		return fmt.Errorf("member %s is not running", act.member)
 	}
-	if _, err := c.cfg.Postgres.SetParameters(ctx, endpoint(m, pw), desiredParameters(pgc), nil); err != nil {
+	ep := endpoint(m, pw)
+	current, err := c.cfg.Postgres.AutoConf(ctx, ep)
+	if err != nil {
+		return err
+	}
+	want := desiredParameters(pgc)
+	// Settings removed from the spec go back to PostgreSQL's defaults; the
+	// ones the operator sets itself over SQL stay.
+	var reset []string
+	for name := range current {
+		if _, ok := want[name]; !ok && !sqlOwnedParameters[name] {
+			reset = append(reset, name)
+		}
+	}
+	if _, err := c.cfg.Postgres.SetParameters(ctx, ep, want, reset); err != nil {
 		return err
 	}
 	c.applied[appliedKey("params", m)] = paramsFingerprint(pgc)
 	return nil
 }
+
+// sqlOwnedParameters are written by the operator with ALTER SYSTEM outside
+// spec.parameters, so applyParameters never resets them.
+var sqlOwnedParameters = map[string]bool{"synchronous_standby_names": true}
 
 // paramsFingerprint changes whenever the desired parameters change.
 func paramsFingerprint(pgc *v1alpha1.PostgresCluster) string {

@@ -102,7 +102,7 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	}
 	lost, why := primaryLost(p, in.now, in.unreachableSince[p.name])
 	if !lost {
-		return action{}, false
+		return planSwitchover(in, p)
 	}
 	if delay := time.Duration(in.cluster.Spec.Failover.DelaySeconds) * time.Second; delay > 0 {
 		since := in.lostSince[p.name]
@@ -165,7 +165,14 @@ func planPromotion(in planInput, live members) (action, bool) {
 		if c := compareLSN(a.db.Position(), b.db.Position()); c != 0 {
 			return c
 		}
-		return int(b.ordinal - a.ordinal) // a tie goes to the lowest ordinal
+		// A tie goes to the switchover target, then to the lowest ordinal.
+		if t := in.cluster.Status.SwitchoverTarget; t == a.name || t == b.name {
+			if t == a.name {
+				return 1
+			}
+			return -1
+		}
+		return int(b.ordinal - a.ordinal)
 	})
 	return action{kind: actPromote, member: best.name, phase: v1alpha1.PhaseFailingOver,
 		reason: fmt.Sprintf("promoting %s, the replica with the most WAL (%s)", best.name, best.db.Position())}, true

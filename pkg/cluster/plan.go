@@ -12,21 +12,23 @@ import (
 type actionKind string
 
 const (
-	actNone            actionKind = "None"            // converged
-	actWait            actionKind = "Wait"            // something is in progress; reason says what
-	actCreateSecrets   actionKind = "CreateSecrets"   // generate the superuser and replication Secrets
-	actCreateServices  actionKind = "CreateServices"  // the -rw and -ro Services
-	actCreateMember    actionKind = "CreateMember"    // a new ordinal: volume + pod (seed or replica)
-	actRecreatePod     actionKind = "RecreatePod"     // a member's volume is there but its pod is not
-	actFinishBootstrap actionKind = "FinishBootstrap" // replication role, then status.initialized
-	actRemoveMember    actionKind = "RemoveMember"    // scale down one replica
-	actDeletePod       actionKind = "DeletePod"       // a pod whose volume is gone, or a roll
-	actSyncReplication actionKind = "SyncReplication" // slots and synchronous_standby_names on the primary
-	actApplyParams     actionKind = "ApplyParameters" // ALTER SYSTEM on one member
-	actFail            actionKind = "Fail"            // nothing the operator can do alone
-	actFence           actionKind = "Fence"           // unlabel and delete a lost primary
-	actPromote         actionKind = "Promote"         // promote the best replica
-	actLabelPrimary    actionKind = "LabelPrimary"    // route -rw to a promoted member
+	actNone             actionKind = "None"            // converged
+	actWait             actionKind = "Wait"            // something is in progress; reason says what
+	actCreateSecrets    actionKind = "CreateSecrets"   // generate the superuser and replication Secrets
+	actCreateServices   actionKind = "CreateServices"  // the -rw and -ro Services
+	actCreateMember     actionKind = "CreateMember"    // a new ordinal: volume + pod (seed or replica)
+	actRecreatePod      actionKind = "RecreatePod"     // a member's volume is there but its pod is not
+	actFinishBootstrap  actionKind = "FinishBootstrap" // replication role, then status.initialized
+	actRemoveMember     actionKind = "RemoveMember"    // scale down one replica
+	actDeletePod        actionKind = "DeletePod"       // a pod whose volume is gone, or a roll
+	actSyncReplication  actionKind = "SyncReplication" // slots and synchronous_standby_names on the primary
+	actApplyParams      actionKind = "ApplyParameters" // ALTER SYSTEM on one member
+	actFail             actionKind = "Fail"            // nothing the operator can do alone
+	actFence            actionKind = "Fence"           // unlabel and delete a lost primary
+	actPromote          actionKind = "Promote"         // promote the best replica
+	actLabelPrimary     actionKind = "LabelPrimary"    // route -rw to a promoted member
+	actSwitchover       actionKind = "Switchover"      // a requested, clean change of primary
+	actRejectSwitchover actionKind = "RejectSwitchover"
 )
 
 // action is the outcome of plan: one change and why.
@@ -36,6 +38,7 @@ type action struct {
 	ordinal   int32  // for actCreateMember
 	role      string // for pod creation
 	bootstrap string // for pod creation
+	target    string // for switchovers: the member to promote
 	reason    string // a sentence for logs, Events and conditions
 	// phase, when set, is the phase this action puts the cluster in.
 	phase v1alpha1.ClusterPhase
@@ -164,7 +167,7 @@ func planMissingPods(in planInput) (action, bool) {
 			return action{kind: actRecreatePod, member: m.name, role: RoleReplica, bootstrap: BootstrapClone,
 				reason: fmt.Sprintf("recreating the pod of replica %s on its volume", m.name)}, true
 		}
-		if m.hasPod() && m.pvc == nil && m.role() != RolePrimary {
+		if m.hasPod() && !m.hasVolume() && m.role() != RolePrimary {
 			return action{kind: actDeletePod, member: m.name,
 				reason: fmt.Sprintf("replica %s lost its volume: replacing it", m.name)}, true
 		}

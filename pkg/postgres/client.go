@@ -28,6 +28,9 @@ type Client interface {
 	// Values are not treated as secrets: they end up in postgresql.auto.conf,
 	// in server error messages and, with log_statement, in the server log.
 	SetParameters(ctx context.Context, ep Endpoint, set map[string]string, reset []string) (changed bool, err error)
+	// AutoConf reads the settings ALTER SYSTEM has written
+	// (postgresql.auto.conf), so a caller can reset the ones it no longer wants.
+	AutoConf(ctx context.Context, ep Endpoint) (map[string]string, error)
 	// Reload asks the server to re-read its configuration files.
 	Reload(ctx context.Context, ep Endpoint) error
 	// PendingRestart names the settings that only take effect after a restart.

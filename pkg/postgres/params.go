@@ -56,6 +56,17 @@ func (c *client) SetParameters(ctx context.Context, ep Endpoint, set map[string]
 	return changed, err
 }
 
+// AutoConf reads postgresql.auto.conf as the server parses it now.
+func (c *client) AutoConf(ctx context.Context, ep Endpoint) (map[string]string, error) {
+	var current map[string]string
+	err := c.withConn(ctx, ep, "read parameters", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+		var err error
+		current, err = readAutoConf(ctx, conn)
+		return err
+	})
+	return current, err
+}
+
 // normalizeParams validates and lower-cases the names and rejects a name that
 // is both set and reset.
 func normalizeParams(set map[string]string, reset []string) (map[string]string, []string, error) {

@@ -237,6 +237,16 @@ func (s *Server) markPendingRestart(name string) {
 	}
 }
 
+// AutoConf returns a copy of Parameters.
+func (f *Fake) AutoConf(ctx context.Context, ep postgres.Endpoint) (map[string]string, error) {
+	var out map[string]string
+	err := f.do(ctx, "AutoConf", ep, nil, func(s *Server) error {
+		out = cloneMap(s.Parameters)
+		return nil
+	})
+	return out, err
+}
+
 func (f *Fake) Reload(ctx context.Context, ep postgres.Endpoint) error {
 	return f.do(ctx, "Reload", ep, nil, func(*Server) error { return nil })
 }

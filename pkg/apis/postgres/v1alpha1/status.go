@@ -77,6 +77,13 @@ type PostgresClusterStatus struct {
 	// PendingRestart is true while a parameter change waits for members to restart.
 	// +optional
 	PendingRestart bool `json:"pendingRestart,omitempty"`
+	// SwitchoverTarget is the member a switchover in progress promotes.
+	// +optional
+	SwitchoverTarget string `json:"switchoverTarget,omitempty"`
+	// LastSwitchover is the last value of the switchover annotation the
+	// operator acted on; set the annotation to another value to switch again.
+	// +optional
+	LastSwitchover string `json:"lastSwitchover,omitempty"`
 	// MemberStatuses details each member.
 	// +optional
 	// +listType=map

@@ -33,6 +33,10 @@ type PostgresCluster struct {
 	Status PostgresClusterStatus `json:"status,omitempty"`
 }
 
+// SwitchoverAnnotation on a PostgresCluster asks for a switchover to the
+// named member, or to the best replica with the value "any".
+const SwitchoverAnnotation = "postgres-operator.dev/switchover"
+
 // PostgresClusterSpec is the desired state of a PostgresCluster.
 type PostgresClusterSpec struct {
 	// Size is the number of members: one primary plus size-1 replicas.

@@ -55,6 +55,11 @@ type PostgresClusterStatusApplyConfiguration struct {
 	LastOrdinal *int32 `json:"lastOrdinal,omitempty"`
 	// PendingRestart is true while a parameter change waits for members to restart.
 	PendingRestart *bool `json:"pendingRestart,omitempty"`
+	// SwitchoverTarget is the member a switchover in progress promotes.
+	SwitchoverTarget *string `json:"switchoverTarget,omitempty"`
+	// LastSwitchover is the last value of the switchover annotation the
+	// operator acted on; set the annotation to another value to switch again.
+	LastSwitchover *string `json:"lastSwitchover,omitempty"`
 	// MemberStatuses details each member.
 	MemberStatuses []MemberStatusApplyConfiguration `json:"memberStatuses,omitempty"`
 }
@@ -171,6 +176,22 @@ func (b *PostgresClusterStatusApplyConfiguration) WithLastOrdinal(value int32) *
 // If called multiple times, the PendingRestart field is set to the value of the last call.
 func (b *PostgresClusterStatusApplyConfiguration) WithPendingRestart(value bool) *PostgresClusterStatusApplyConfiguration {
 	b.PendingRestart = &value
+	return b
+}
+
+// WithSwitchoverTarget sets the SwitchoverTarget field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SwitchoverTarget field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithSwitchoverTarget(value string) *PostgresClusterStatusApplyConfiguration {
+	b.SwitchoverTarget = &value
+	return b
+}
+
+// WithLastSwitchover sets the LastSwitchover field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LastSwitchover field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithLastSwitchover(value string) *PostgresClusterStatusApplyConfiguration {
+	b.LastSwitchover = &value
 	return b
 }
 

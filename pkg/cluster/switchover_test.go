@@ -1,0 +1,48 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+func switchoverTo(req string) func(*v1alpha1.PostgresCluster) {
+	return func(p *v1alpha1.PostgresCluster) {
+		p.Annotations = map[string]string{v1alpha1.SwitchoverAnnotation: req}
+	}
+}
+
+func TestPlanSwitchover(t *testing.T) {
+	healthy := func(pgc *v1alpha1.PostgresCluster) planInput {
+		return failoverInput(pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica), at(10)), testMember(pgc, 3, up(RoleReplica), at(20)))
+	}
+	tests := []struct {
+		name   string
+		pgc    *v1alpha1.PostgresCluster
+		kind   actionKind
+		target string
+	}{
+		{"named target", testCluster(3, initialized("demo-1", 3), switchoverTo("demo-2")), actSwitchover, "demo-2"},
+		{"any picks the most WAL", testCluster(3, initialized("demo-1", 3), switchoverTo("any")), actSwitchover, "demo-3"},
+		{"unknown target refused once", testCluster(3, initialized("demo-1", 3), switchoverTo("demo-9")), actRejectSwitchover, "demo-9"},
+		{"already primary", testCluster(3, initialized("demo-1", 3), switchoverTo("demo-1")), actRejectSwitchover, "demo-1"},
+		{"handled request is not repeated", testCluster(3, initialized("demo-1", 3), switchoverTo("demo-2"),
+			func(p *v1alpha1.PostgresCluster) { p.Status.LastSwitchover = "demo-2" }), actNone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := plan(healthy(tt.pgc))
+			assert.Equal(t, tt.kind, got.kind, got.reason)
+			assert.Equal(t, tt.target, got.target)
+		})
+	}
+}
+
+func TestPromotionPrefersTheSwitchoverTargetOnATie(t *testing.T) {
+	pgc := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) { p.Status.SwitchoverTarget = "demo-3" })
+	got := plan(failoverInput(pgc, testMember(pgc, 1, noPod), testMember(pgc, 2, up(RoleReplica), at(50)), testMember(pgc, 3, up(RoleReplica), at(50))))
+	assert.Equal(t, actPromote, got.kind)
+	assert.Equal(t, "demo-3", got.member)
+}
