@@ -30,6 +30,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.removeMember(ctx, pgc, obs, act)
 	case actDeletePod:
 		err = c.deletePod(ctx, pgc, act.member)
+		if act.restart && err == nil {
+			c.restarts[act.member]++
+		}
 	case actSyncReplication:
 		err = c.syncReplication(ctx, pgc, obs)
 	case actApplyParams:

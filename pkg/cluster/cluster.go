@@ -44,6 +44,7 @@ type Cluster struct {
 	// unreachableSince and lostSince feed failover's timers (trackHealth).
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
+	restarts         map[string]int // failed pods replaced in a row, per member
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.
@@ -62,6 +63,7 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 
 		unreachableSince: map[string]time.Time{},
 		lostSince:        map[string]time.Time{},
+		restarts:         map[string]int{},
 	}
 }
 

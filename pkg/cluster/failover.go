@@ -98,7 +98,11 @@ func planFailover(in planInput) (action, bool) {
 // is enabled and due.
 func planPrimaryLost(in planInput, p *member) (action, bool) {
 	if in.cluster.Spec.Failover.Disabled {
-		return action{}, false
+		if p.hasPod() && podFailed(p.pod) {
+			// Without failover a crashed primary restarts on its volume.
+			return planReplaceFailed(in, p)
+		}
+		return planSwitchover(in, p)
 	}
 	lost, why := primaryLost(p, in.now, in.unreachableSince[p.name])
 	if !lost {

@@ -35,6 +35,15 @@ func unreachable(m *member) {
 	m.dbErr = &postgres.Error{Unreachable: true, Err: errors.New("connection refused")}
 }
 
+// exited: restartPolicy Never turned a container exit into a failed pod.
+func exited(m *member) {
+	m.pod.Status.Phase = corev1.PodFailed
+	m.pod.Status.Conditions = nil
+	m.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, FinishedAt: metav1.NewTime(now.Add(-2 * time.Second))}}}}
+	m.db = nil
+}
+
 func fencedPod(m *member) {
 	delete(m.pod.Labels, RoleLabel)
 	m.pod.Annotations[FencedAnnotation] = "true"
@@ -131,6 +140,20 @@ func TestPlanFailover(t *testing.T) {
 			in.unreachableSince["demo-1"] = now.Add(-6 * time.Second)
 			return in
 		}(), kind: actFence, member: "demo-1"},
+		{name: "exited primary container: fenced", in: failoverInput(async,
+			testMember(async, 1, up(RolePrimary), exited), testMember(async, 2, up(RoleReplica)), testMember(async, 3, up(RoleReplica))),
+			kind: actFence, member: "demo-1"},
+		{name: "exited primary without failover: its pod is replaced", in: failoverInput(disabled,
+			testMember(disabled, 1, up(RolePrimary), exited), testMember(disabled, 2, up(RoleReplica))),
+			kind: actDeletePod, member: "demo-1"},
+		{name: "exited replica: its pod is replaced", in: failoverInput(async,
+			testMember(async, 1, up(RolePrimary)), testMember(async, 2, up(RoleReplica), exited), testMember(async, 3, up(RoleReplica))),
+			kind: actDeletePod, member: "demo-2"},
+		{name: "a replica failing again waits out its back-off", in: func() planInput {
+			in := failoverInput(async, testMember(async, 1, up(RolePrimary)), testMember(async, 2, up(RoleReplica), exited), testMember(async, 3, up(RoleReplica)))
+			in.restarts = map[string]int{"demo-2": 3} // 4 s back-off, failed 2 s ago
+			return in
+		}(), kind: actWait, member: "demo-2"},
 		{name: "every pod gone: the last primary restarts first on its volume", in: failoverInput(async,
 			testMember(async, 1, noPod), testMember(async, 2, noPod), testMember(async, 3, noPod)),
 			kind: actRecreatePod, member: "demo-1"},

@@ -90,6 +90,8 @@ prepare_data() {
 		*) clone ;;
 		esac
 	fi
+	# Volume plugins that apply fsGroup may have widened the permissions.
+	chmod 0700 "$PGDATA"
 	if [ "$(role)" = primary ]; then
 		rm -f "$PGDATA/standby.signal"
 		# Remembered so that, should this member come back as a replica,

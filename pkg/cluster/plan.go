@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
@@ -39,6 +41,7 @@ type action struct {
 	role      string // for pod creation
 	bootstrap string // for pod creation
 	target    string // for switchovers: the member to promote
+	restart   bool   // for actDeletePod: replacing a failed pod (counts towards back-off)
 	reason    string // a sentence for logs, Events and conditions
 	// phase, when set, is the phase this action puts the cluster in.
 	phase v1alpha1.ClusterPhase
@@ -60,6 +63,8 @@ type planInput struct {
 	now              time.Time
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
+	// restarts counts each member's failed pods replaced in a row.
+	restarts map[string]int
 }
 
 // plan is a pure function from the desired and observed state to the one
@@ -171,8 +176,43 @@ func planMissingPods(in planInput) (action, bool) {
 			return action{kind: actDeletePod, member: m.name,
 				reason: fmt.Sprintf("replica %s lost its volume: replacing it", m.name)}, true
 		}
+		if m.hasPod() && podFailed(m.pod) && m.role() != RolePrimary {
+			return planReplaceFailed(in, m)
+		}
 	}
 	return action{}, false
+}
+
+// planReplaceFailed deletes a failed pod so it is recreated on its volume,
+// backing off when the same member keeps failing.
+func planReplaceFailed(in planInput, m *member) (action, bool) {
+	wait := restartBackoff(in.restarts[m.name])
+	if finished := podFinishedAt(m.pod); !finished.IsZero() && in.now.Sub(finished) < wait {
+		return action{kind: actWait, member: m.name, reason: fmt.Sprintf(
+			"%s failed %d times in a row: restarting it %s after its last failure", m.name, in.restarts[m.name], wait)}, true
+	}
+	return action{kind: actDeletePod, member: m.name, restart: true,
+		reason: fmt.Sprintf("%s's container exited: replacing its pod", m.name)}, true
+}
+
+// restartBackoff is 0 for a first failure, then doubles from 1 s to 1 min.
+func restartBackoff(failures int) time.Duration {
+	if failures == 0 {
+		return 0
+	}
+	return min(time.Second<<min(failures-1, 6), time.Minute)
+}
+
+// podFailed: with restartPolicy Never, an exited container ends the pod.
+func podFailed(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
+}
+
+func podFinishedAt(pod *corev1.Pod) time.Time {
+	if cs := postgresContainerStatus(pod); cs != nil && cs.State.Terminated != nil {
+		return cs.State.Terminated.FinishedAt.Time
+	}
+	return time.Time{}
 }
 
 // planScale adds or removes one member at a time. Replicas are added only

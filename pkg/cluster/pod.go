@@ -62,6 +62,11 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 		},
 		Spec: corev1.PodSpec{
 			// No API access is needed inside a member.
+			// Never restart a member's container in place: after a crash the
+			// kubelet would bring an old primary back within a second, before
+			// the operator could fence it. A failed pod is replaced by the
+			// operator instead (planRestarts), which decides its role first.
+			RestartPolicy:                 corev1.RestartPolicyNever,
 			AutomountServiceAccountToken:  ptr.To(false),
 			EnableServiceLinks:            ptr.To(false),
 			TerminationGracePeriodSeconds: ptr.To[int64](30),
@@ -77,11 +82,14 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 
 func podSecurityContext() *corev1.PodSecurityContext {
 	return &corev1.PodSecurityContext{
-		RunAsUser:      ptr.To[int64](postgresUID),
-		RunAsGroup:     ptr.To[int64](postgresUID),
-		FSGroup:        ptr.To[int64](postgresUID),
-		RunAsNonRoot:   ptr.To(true),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		RunAsUser:  ptr.To[int64](postgresUID),
+		RunAsGroup: ptr.To[int64](postgresUID),
+		FSGroup:    ptr.To[int64](postgresUID),
+		// Only the volume's root is chowned, once: a recursive change on
+		// every mount would loosen PGDATA's 0700, which PostgreSQL refuses.
+		FSGroupChangePolicy: ptr.To(corev1.FSGroupChangeOnRootMismatch),
+		RunAsNonRoot:        ptr.To(true),
+		SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

@@ -68,7 +68,7 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
 	c.trackHealth(in.now, obs)
-	in.unreachableSince, in.lostSince = c.unreachableSince, c.lostSince
+	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	primary := obs.members.primary()
 	in.replicationDone = primary == nil || !primary.healthy() ||
 		c.applied[appliedKey("replication", primary)] == replicationFingerprint(pgc, obs)
@@ -93,6 +93,9 @@ func appliedKey(what string, m *member) string {
 // which delays a failover, never hastens one.
 func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 	for _, m := range obs.members {
+		if m.healthy() {
+			delete(c.restarts, m.name)
+		}
 		if m.dbErr != nil && postgres.IsUnreachable(m.dbErr) {
 			if c.unreachableSince[m.name].IsZero() {
 				c.unreachableSince[m.name] = now
