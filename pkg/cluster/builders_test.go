@@ -116,7 +116,7 @@ func TestSeedGetsBootstrapParameters(t *testing.T) {
 	}
 	assert.Contains(t, params, "max_connections = '200'\n")
 	assert.Contains(t, params, "search_path = '''$user'''\n", "quotes are doubled")
-	assert.Contains(t, params, "wal_retrieve_retry_interval = '1s'\n", "defaults included")
+	assert.Contains(t, params, "wal_retrieve_retry_interval = '250ms'\n", "defaults included")
 }
 
 func TestPodSpecHashChangesOnlyForRollingFields(t *testing.T) {

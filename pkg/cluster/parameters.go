@@ -13,8 +13,10 @@ import (
 // them. Settings the operator owns outright are passed on the postgres
 // command line by member.sh instead, where nothing can override them.
 var defaultParameters = map[string]string{
-	// Replicas reconnect quickly after a failover moves the -rw Service.
-	"wal_retrieve_retry_interval": "1s",
+	// Replicas reconnect quickly after a failover moves the -rw Service,
+	// and a promotion never waits out a long retry sleep of the startup
+	// process (PostgreSQL 15 can sleep a whole interval before promoting).
+	"wal_retrieve_retry_interval": "250ms",
 	"max_wal_senders":             "20",
 	"max_replication_slots":       "20",
 	"hot_standby_feedback":        "on",

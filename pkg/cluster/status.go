@@ -113,6 +113,13 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 		return v1alpha1.PhaseRecovering
 	case len(live) != int(pgc.Spec.Size) || act.kind == actCreateMember || act.kind == actRemoveMember:
 		return v1alpha1.PhaseScaling
+	case act.kind == actWait && act.member != "":
+		// A member is coming up: a new one (never ready) scales the cluster,
+		// a returning one recovers it.
+		if wasReady(pgc.Status, act.member) {
+			return v1alpha1.PhaseRecovering
+		}
+		return v1alpha1.PhaseScaling
 	case act.kind != actNone && act.kind != actWait:
 		return v1alpha1.PhaseUpdating
 	}

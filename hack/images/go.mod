@@ -1,0 +1,13 @@
+// Image builder for the local cluster: writes docker archives that
+// `ctr images import` accepts, with no registry and no Docker engine.
+module postgres-operator.dev/postgres-operator/hack/images
+
+go 1.26.0
+
+require github.com/google/go-containerregistry v0.22.1
+
+require (
+	github.com/klauspost/compress v1.19.2 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
+)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A real single-node Kubernetes cluster on this machine, built from Go modules
+# and Debian packages: no Docker, no registry, no traffic beyond this host.
+# See hack/LOCAL-CLUSTER.md.
+#
+#   hack/local-cluster.sh up                  build what is missing, start, wait until pods can run
+#   hack/local-cluster.sh down                stop everything, keep state (etcd, images, volumes)
+#   hack/local-cluster.sh purge [--all]       down + delete state (--all: also binaries and images)
+#   hack/local-cluster.sh status              components and node readiness
+#   hack/local-cluster.sh kubeconfig          path of the admin kubeconfig
+#   hack/local-cluster.sh load-image FILE...  import docker/OCI archives into the node
+set -euo pipefail
+
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)
+# shellcheck source=SCRIPTDIR/lib/cluster-env.sh
+source "$LIB/cluster-env.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-deps.sh
+source "$LIB/cluster-deps.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-build.sh
+source "$LIB/cluster-build.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-certs.sh
+source "$LIB/cluster-certs.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-config.sh
+source "$LIB/cluster-config.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-net.sh
+source "$LIB/cluster-net.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-proc.sh
+source "$LIB/cluster-proc.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-components.sh
+source "$LIB/cluster-components.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-addons.sh
+source "$LIB/cluster-addons.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-up.sh
+source "$LIB/cluster-up.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-down.sh
+source "$LIB/cluster-down.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-status.sh
+source "$LIB/cluster-status.sh"
+
+usage() {
+	sed -n '6,11s/^#   //p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+# One command at a time per checkout: up and down racing would leave a mess.
+lock() {
+	mkdir -p "$LC_DIR"
+	exec 9>"$LC_DIR/.lock"
+	flock -n 9 || die "another hack/local-cluster.sh command is running on $LC_DIR"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+up) lock && cluster_up ;;
+down) lock && cluster_down ;;
+purge) lock && cluster_purge "$@" ;;
+status) cluster_status ;;
+kubeconfig) cluster_kubeconfig ;;
+load-image) lock && cluster_load_image "$@" ;;
+*) usage ;;
+esac
