@@ -5,6 +5,8 @@ package cluster
 
 import (
 	"context"
+
+	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
@@ -45,6 +47,8 @@ type Cluster struct {
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
 	restarts         map[string]int // failed pods replaced in a row, per member
+	// lastPrimaryPod is the primary's pod as last seen (vanished.go).
+	lastPrimaryPod *corev1.Pod
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.

@@ -86,6 +86,10 @@ func planFailover(in planInput) (action, bool) {
 		return action{kind: actLabelPrimary, member: m.name, phase: v1alpha1.PhaseFailingOver,
 			reason: fmt.Sprintf("%s was promoted: routing -rw to it", m.name)}, true
 	}
+	if in.vanishedPrimaryAnswers {
+		return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: "the old primary's pod was force-deleted " +
+			"but its address still accepts connections: not promoting until it is dead"}, true
+	}
 	if !in.cluster.Spec.Failover.Disabled {
 		if a, ok := planPromotion(in, live); ok {
 			return a, true

@@ -98,6 +98,11 @@ func TestPlanFailover(t *testing.T) {
 		{name: "fenced pod gone: promote the replica with the most WAL", in: failoverInput(async,
 			testMember(async, 1, noPod), testMember(async, 2, up(RoleReplica), at(100)), testMember(async, 3, up(RoleReplica), at(200))),
 			kind: actPromote, member: "demo-3", phase: v1alpha1.PhaseFailingOver},
+		{name: "force-deleted primary still answering: no promotion yet", in: func() planInput {
+			in := failoverInput(async, testMember(async, 1, noPod), testMember(async, 2, up(RoleReplica)), testMember(async, 3, up(RoleReplica)))
+			in.vanishedPrimaryAnswers = true
+			return in
+		}(), kind: actWait, phase: v1alpha1.PhaseFailingOver},
 		{name: "a tie goes to the lowest ordinal", in: failoverInput(async,
 			testMember(async, 1, noPod), testMember(async, 2, up(RoleReplica), at(200)), testMember(async, 3, up(RoleReplica), at(200))),
 			kind: actPromote, member: "demo-2"},

@@ -65,6 +65,9 @@ type planInput struct {
 	lostSince        map[string]time.Time
 	// restarts counts each member's failed pods replaced in a row.
 	restarts map[string]int
+	// vanishedPrimaryAnswers: a primary pod was force-deleted and its
+	// address still accepts connections.
+	vanishedPrimaryAnswers bool
 }
 
 // plan is a pure function from the desired and observed state to the one

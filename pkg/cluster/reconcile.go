@@ -69,6 +69,8 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
 	c.trackHealth(in.now, obs)
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
+	in.vanishedPrimaryAnswers = c.vanishedPrimaryAnswers(ctx, obs)
+	c.rememberPrimary(obs)
 	primary := obs.members.primary()
 	in.replicationDone = primary == nil || !primary.healthy() ||
 		c.applied[appliedKey("replication", primary)] == replicationFingerprint(pgc, obs)
