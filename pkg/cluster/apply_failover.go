@@ -92,7 +92,12 @@ func (c *Cluster) promote(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 		return err
 	}
 	klog.FromContext(ctx).Info("Promoted", "member", m.name, "took", time.Since(start).Round(time.Millisecond))
-	return c.labelPrimary(ctx, pgc, m.name)
+	if err := c.labelPrimary(ctx, pgc, m.name); err != nil {
+		return err
+	}
+	// Writes already flow; the checkpoint puts the new timeline into
+	// pg_control, which the old primary's pg_rewind reads.
+	return c.cfg.Postgres.Checkpoint(ctx, ep)
 }
 
 // labelPrimary routes -rw to the member and records it as the primary.

@@ -47,6 +47,8 @@ type Cluster struct {
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
 	restarts         map[string]int // failed pods replaced in a row, per member
+	// notStreamingSince: since when a running replica has not streamed.
+	notStreamingSince map[string]time.Time
 	// lastPrimaryPod is the primary's pod as last seen (vanished.go).
 	lastPrimaryPod *corev1.Pod
 }
@@ -68,6 +70,8 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 		unreachableSince: map[string]time.Time{},
 		lostSince:        map[string]time.Time{},
 		restarts:         map[string]int{},
+
+		notStreamingSince: map[string]time.Time{},
 	}
 }
 

@@ -159,6 +159,11 @@ func TestPlanFailover(t *testing.T) {
 			in.restarts = map[string]int{"demo-2": 3} // 4 s back-off, failed 2 s ago
 			return in
 		}(), kind: actWait, member: "demo-2"},
+		{name: "a replica that cannot stream for a minute is re-cloned", in: func() planInput {
+			in := failoverInput(async, testMember(async, 1, up(RolePrimary)), testMember(async, 2, up(RoleReplica), func(m *member) { m.db.ReceiverStatus = "" }), testMember(async, 3, up(RoleReplica)))
+			in.notStreamingSince = map[string]time.Time{"demo-2": now.Add(-61 * time.Second)}
+			return in
+		}(), kind: actRemoveMember, member: "demo-2"},
 		{name: "every pod gone: the last primary restarts first on its volume", in: failoverInput(async,
 			testMember(async, 1, noPod), testMember(async, 2, noPod), testMember(async, 3, noPod)),
 			kind: actRecreatePod, member: "demo-1"},

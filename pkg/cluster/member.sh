@@ -73,6 +73,13 @@ clone() {
 # rewind fails the data directory is moved aside and the member re-clones.
 rewind() {
 	log "rewinding against $PRIMARY_HOST"
+	# A just-promoted primary records its new timeline in pg_control only at
+	# its next checkpoint; without one pg_rewind would see "the same
+	# timeline" and skip a rewind that is needed.
+	until psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc CHECKPOINT >/dev/null; do
+		log "waiting for the primary to checkpoint"
+		sleep 1
+	done
 	if pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY_HOST port=5432 user=postgres dbname=postgres" 2>&1; then
 		return
 	fi

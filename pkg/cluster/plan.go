@@ -65,6 +65,8 @@ type planInput struct {
 	lostSince        map[string]time.Time
 	// restarts counts each member's failed pods replaced in a row.
 	restarts map[string]int
+	// notStreamingSince says since when a running replica has not streamed.
+	notStreamingSince map[string]time.Time
 	// vanishedPrimaryAnswers: a primary pod was force-deleted and its
 	// address still accepts connections.
 	vanishedPrimaryAnswers bool
@@ -83,6 +85,7 @@ func plan(in planInput) action {
 		planPrimary,
 		planMissingPods,
 		planScale,
+		planStuckReplicas,
 		planReplication,
 		planParameters,
 		planRoll,
@@ -312,6 +315,29 @@ func planWaitHealthy(in planInput) (action, bool) {
 		if !m.healthy() {
 			return action{kind: actWait, member: m.name, reason: fmt.Sprintf("waiting for %s to become ready", m.name)}, true
 		}
+	}
+	return action{}, false
+}
+
+// stuckTimeout is how long a running replica may fail to stream from a
+// healthy primary before it is replaced by a fresh clone: its history has
+// diverged (a rewind that could not run) or its WAL is gone.
+const stuckTimeout = time.Minute
+
+// planStuckReplicas replaces a replica that cannot follow the primary.
+func planStuckReplicas(in planInput) (action, bool) {
+	primary := in.obs.members.live().primary()
+	if primary == nil || !primary.healthy() {
+		return action{}, false
+	}
+	for _, m := range in.obs.members.live() {
+		since := in.notStreamingSince[m.name]
+		if m == primary || since.IsZero() || in.now.Sub(since) < stuckTimeout {
+			continue
+		}
+		return action{kind: actRemoveMember, member: m.name, reason: fmt.Sprintf(
+			"replica %s has not streamed from the primary for %s (diverged or missing WAL): replacing it with a fresh clone",
+			m.name, in.now.Sub(since).Round(time.Second))}, true
 	}
 	return action{}, false
 }

@@ -69,6 +69,7 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
 	c.trackHealth(in.now, obs)
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
+	in.notStreamingSince = c.notStreamingSince
 	in.vanishedPrimaryAnswers = c.vanishedPrimaryAnswers(ctx, obs)
 	c.rememberPrimary(obs)
 	primary := obs.members.primary()
@@ -97,6 +98,13 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 	for _, m := range obs.members {
 		if m.healthy() {
 			delete(c.restarts, m.name)
+		}
+		if m.db != nil && m.db.InRecovery && !m.streaming() {
+			if c.notStreamingSince[m.name].IsZero() {
+				c.notStreamingSince[m.name] = now
+			}
+		} else {
+			delete(c.notStreamingSince, m.name)
 		}
 		if m.dbErr != nil && postgres.IsUnreachable(m.dbErr) {
 			if c.unreachableSince[m.name].IsZero() {
