@@ -34,9 +34,14 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 			c.restarts[act.member]++
 		}
 	case actSyncReplication:
-		err = c.syncReplication(ctx, pgc, obs)
+		// Housekeeping after every membership change: logged, no Event.
+		return true, c.syncReplication(ctx, pgc, obs)
 	case actApplyParams:
-		err = c.applyParameters(ctx, pgc, obs, act)
+		changed, err := c.applyParameters(ctx, pgc, obs, act)
+		if changed {
+			c.cfg.Recorder.Event(pgc, corev1.EventTypeNormal, string(act.kind), act.reason)
+		}
+		return true, err
 	case actFence:
 		err = c.fence(ctx, pgc, obs, act)
 	case actPromote:

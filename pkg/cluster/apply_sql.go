@@ -98,16 +98,16 @@ func replicationFingerprint(pgc *v1alpha1.PostgresCluster, obs *observation) str
 // applyParameters writes the desired parameters on one member with ALTER
 // SYSTEM and reloads; those needing a restart show up as pending restart
 // and are rolled by planRoll.
-func (c *Cluster) applyParameters(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) error {
+func (c *Cluster) applyParameters(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) (bool, error) {
 	m := obs.members.byName(act.member)
 	pw, ok := obs.superuserPassword(pgc.Name)
 	if m == nil || !m.running() || !ok {
-		return fmt.Errorf("member %s is not running", act.member)
+		return false, fmt.Errorf("member %s is not running", act.member)
 	}
 	ep := endpoint(m, pw)
 	current, err := c.cfg.Postgres.AutoConf(ctx, ep)
 	if err != nil {
-		return err
+		return false, err
 	}
 	want := desiredParameters(pgc)
 	// Settings removed from the spec go back to PostgreSQL's defaults; the
@@ -118,11 +118,12 @@ func (c *Cluster) applyParameters(ctx context.Context, pgc *v1alpha1.PostgresClu
 			reset = append(reset, name)
 		}
 	}
-	if _, err := c.cfg.Postgres.SetParameters(ctx, ep, want, reset); err != nil {
-		return err
+	changed, err := c.cfg.Postgres.SetParameters(ctx, ep, want, reset)
+	if err != nil {
+		return changed, err
 	}
 	c.applied[appliedKey("params", m)] = paramsFingerprint(pgc)
-	return nil
+	return changed, nil
 }
 
 // sqlOwnedParameters are written by the operator with ALTER SYSTEM outside

@@ -120,6 +120,13 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 			return v1alpha1.PhaseRecovering
 		}
 		return v1alpha1.PhaseScaling
+	case act.kind == actSyncReplication || act.kind == actApplyParams:
+		// SQL housekeeping of a few milliseconds; the phase stays as it was
+		// (rolling members that need a restart shows Updating).
+		if st := pgc.Status.Phase; st != "" && st != v1alpha1.PhaseCreating {
+			return st
+		}
+		return v1alpha1.PhaseRunning
 	case act.kind != actNone && act.kind != actWait:
 		return v1alpha1.PhaseUpdating
 	}
