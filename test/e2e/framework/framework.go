@@ -60,7 +60,17 @@ type KubectlResult struct {
 
 // Run runs kubectl with stdin and returns its output without failing.
 func (f *Framework) Run(stdin string, args ...string) KubectlResult {
+	return f.run("", stdin, args...)
+}
+
+// RunIn runs kubectl in dir (for relative paths such as manifests/).
+func (f *Framework) RunIn(dir string, args ...string) KubectlResult {
+	return f.run(dir, "", args...)
+}
+
+func (f *Framework) run(dir, stdin string, args ...string) KubectlResult {
 	cmd := exec.Command(f.Kubectl, append([]string{"--kubeconfig", f.Kubeconfig}, args...)...)
+	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+const operatorNamespace = "postgres-operator"
+
+// idle is the operator's cost with N idle clusters.
+type idle struct {
+	n                  int
+	allReady           time.Duration // creating N clusters at once until the last is Ready
+	createCalls        apfSample     // operator requests while creating them
+	window             time.Duration
+	steady             apfSample // operator requests during the steady window
+	changes            string    // what changed in the namespace during the window
+	changeTotal        int
+	rssBefore          int64 // operator RSS before the clusters existed
+	rssMean, rssMax    int64
+	cpuSeconds         float64 // operator CPU time during the window
+	clustersOnOperator int     // PostgresClusters in every namespace (the cluster is shared)
+	operatorPID        int
+}
+
+// operatorPID finds the leading operator's process on this node: the
+// Lease names the pod, its status the container, containerd the PID.
+func (e *env) operatorPID(ctx context.Context) (int, error) {
+	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil {
+		return 0, fmt.Errorf("reading the leader Lease: %v", err)
+	}
+	pod, err := e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	id, err := containerID(pod)
+	if err != nil {
+		return 0, err
+	}
+	return e.containerInit(ctx, id)
+}
+
+func (e *env) runIdle(ctx context.Context) (*idle, error) {
+	ns, err := e.namespace(ctx, "idle")
+	if err != nil {
+		return nil, err
+	}
+	apf, err := e.newAPFSet(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer apf.delete(e)
+	r := &idle{n: e.opts.idleClusters, window: e.opts.steady}
+	if r.operatorPID, err = e.operatorPID(ctx); err != nil {
+		return nil, err
+	}
+	if p, err := readProc(r.operatorPID); err == nil {
+		r.rssBefore = p.rss
+	}
+	if err := r.create(ctx, e, ns, apf); err != nil {
+		return r, err
+	}
+	// The steady state starts once creation's last status writes are done;
+	// a fixed margin after the last Ready keeps the definition simple.
+	logf("idle: %d clusters Ready; steady window starts in %s", r.n, e.opts.quiet)
+	select {
+	case <-ctx.Done():
+		return r, ctx.Err()
+	case <-time.After(e.opts.quiet):
+	}
+	return r, r.measure(ctx, e, ns, apf)
+}
+
+// create makes N size-1 clusters at once and waits until all are Ready.
+func (r *idle) create(ctx context.Context, e *env, ns string, apf *apfSet) error {
+	before, err := e.sampleAPF(ctx, apf)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for i := 1; i <= r.n; i++ {
+		c := newCluster(ns, fmt.Sprintf("idle-%d", i), 1, v1alpha1.ReplicationAsync)
+		if _, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Create(ctx, c, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	var last time.Time
+	for i := 1; i <= r.n; i++ {
+		name := fmt.Sprintf("idle-%d", i)
+		_, at, err := e.waitReady(ctx, ns, name, e.opts.timeout+time.Duration(r.n)*10*time.Second)
+		if err != nil {
+			e.diagnose(ns, name)
+			return err
+		}
+		last = maxTime(last, at)
+	}
+	r.allReady = last.Sub(start)
+	after, err := e.sampleAPF(ctx, apf)
+	if err != nil {
+		return err
+	}
+	r.createCalls = after.minus(before)
+	return nil
+}
+
+// measure samples the operator's RSS every second and its CPU and API
+// requests over the window.
+func (r *idle) measure(ctx context.Context, e *env, ns string, apf *apfSet) error {
+	changes, err := e.startChangeCounter(ctx, ns)
+	if err != nil {
+		return err
+	}
+	before, err := e.sampleAPF(ctx, apf)
+	if err != nil {
+		changes.close()
+		return err
+	}
+	p0, err := readProc(r.operatorPID)
+	if err != nil {
+		changes.close()
+		return fmt.Errorf("reading the operator's process: %w", err)
+	}
+	start := time.Now()
+	var rssSum int64
+	var n int64
+	tick := time.NewTicker(time.Second)
+	for time.Since(start) < r.window {
+		<-tick.C
+		if p, err := readProc(r.operatorPID); err == nil {
+			rssSum += p.rss
+			n++
+			r.rssMax = max(r.rssMax, p.rss)
+		}
+	}
+	tick.Stop()
+	p1, err := readProc(r.operatorPID)
+	if err != nil {
+		changes.close()
+		return err
+	}
+	after, err := e.sampleAPF(ctx, apf)
+	elapsed := time.Since(start)
+	changes.close()
+	if err != nil {
+		return err
+	}
+	r.window = elapsed
+	r.steady = after.minus(before)
+	r.cpuSeconds = float64(p1.cpuTicks-p0.cpuTicks) / userHZ
+	if n > 0 {
+		r.rssMean = rssSum / n
+	}
+	r.changeTotal, r.changes = changes.summary()
+	all, err := e.pg.PostgresV1alpha1().PostgresClusters("").List(ctx, metav1.ListOptions{})
+	if err == nil {
+		r.clustersOnOperator = len(all.Items)
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (r *idle) table() *table {
+	perMin := func(v float64) string { return fmt.Sprintf("%.1f /min", v*float64(time.Minute)/float64(r.window)) }
+	t := newTable(fmt.Sprintf("Operator cost with %d idle clusters of size 1 (steady window %s)", r.n, r.window.Round(time.Second)),
+		"figure", "value", "reference (CloudNativePG 1.30)", "goal")
+	t.add("operator RSS before the clusters", mib(r.rssBefore), "", "")
+	t.add("operator RSS, mean / max over the window", mib(r.rssMean)+" / "+mib(r.rssMax), "70 MiB", "")
+	t.add("operator CPU over the window", fmt.Sprintf("%.2f s = %.2f%% of one core", r.cpuSeconds, 100*r.cpuSeconds/r.window.Seconds()), "", "")
+	t.add("API writes in the namespace (FlowSchema)", perMin(r.steady.writes), "", "0 /min")
+	t.add("API reads in the namespace (get/list/watch)", perMin(r.steady.reads), "", "")
+	t.add("leader-election Lease requests", perMin(r.steady.lease), "", "(per operator, not per cluster)")
+	t.add("object changes seen by watches", perMin(float64(r.changeTotal)), "", "0 /min")
+	t.add(fmt.Sprintf("create %d clusters at once: last Ready", r.n), secs(r.allReady), "", "")
+	t.add("operator writes per created cluster", fmt.Sprintf("%.1f", r.createCalls.writes/float64(r.n)), "", "")
+	t.note("operator PID %d on this node; %d PostgresClusters in all namespaces at the time (the local cluster is shared)", r.operatorPID, r.clustersOnOperator)
+	t.note("changes during the window: %s", r.changes)
+	t.note("method: FlowSchemas matching only the operator's ServiceAccount count its requests in this namespace (all write verbs,")
+	t.note("  including no-op and refused ones) via apiserver_flowcontrol_dispatched_requests_total; watches on pods, volumes,")
+	t.note("  services, secrets, events and PostgresClusters name what actually changed, by field manager.")
+	return t
+}

@@ -1,0 +1,241 @@
+// Command bench measures the operator on the real local cluster and prints
+// the figures of the lifecycle and failover issues: time to Ready, self-heal,
+// scaling, per-pod and operator overhead, API writes in the steady state,
+// failover and switchover times with their breakdown, and the safety checks
+// (never two primaries, no acknowledged commit lost in sync mode).
+//
+// It is run by hack/bench.sh (make bench); see --help for the scenarios.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery"}
+
+var aliases = map[string][]string{
+	"all":    scenarios,
+	"issue4": {"floors", "lifecycle", "overhead", "idle"},
+	"issue5": {"failover", "switchover", "recovery"},
+}
+
+type options struct {
+	kubeconfig, kubectl, ctrAddress, pgBin, image string
+	only                                          []string
+	runs, lifecycleRuns, switchoverRuns           int
+	recoveryRuns, idleClusters                    int
+	modes                                         []v1alpha1.ReplicationMode
+	faults                                        []string
+	steady, quiet, overheadWindow, timeout        time.Duration
+	keep                                          bool
+}
+
+func parseFlags() (*options, error) {
+	root := mustEnv("BENCH_ROOT", ".")
+	local := filepath.Join(root, ".local-cluster")
+	o := &options{}
+	only := flag.String("only", "all", "comma-separated scenarios: "+strings.Join(scenarios, ",")+"; or all, issue4, issue5")
+	modes := flag.String("modes", "sync,async", "replication modes of the fault scenarios")
+	faults := flag.String("faults", "sigkill,delete,force", "faults of the failover scenario: sigkill, delete, force")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", filepath.Join(local, "etc/admin.kubeconfig"), "admin kubeconfig of the local cluster")
+	flag.StringVar(&o.kubectl, "kubectl", filepath.Join(local, "bin/kubectl"), "kubectl binary (diagnostics)")
+	flag.StringVar(&o.ctrAddress, "ctr-address", filepath.Join(local, "run/containerd/containerd.sock"), "the node's containerd socket")
+	flag.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "PostgreSQL binaries for the host floors")
+	flag.StringVar(&o.image, "image", "localhost/postgres:15", "PostgreSQL image of the bare-pod floor")
+	flag.IntVar(&o.runs, "runs", 20, "runs per fault and replication mode of the failover scenario")
+	flag.IntVar(&o.lifecycleRuns, "lifecycle-runs", 5, "runs of each lifecycle figure and of the floors")
+	flag.IntVar(&o.switchoverRuns, "switchover-runs", 5, "switchover runs per replication mode")
+	flag.IntVar(&o.recoveryRuns, "recovery-runs", 3, "all-pods-deleted runs per replication mode")
+	flag.IntVar(&o.idleClusters, "idle-clusters", 10, "idle clusters of size 1 for the operator's cost")
+	flag.DurationVar(&o.steady, "steady", time.Minute, "steady-state window of the idle scenario")
+	flag.DurationVar(&o.quiet, "quiet", 15*time.Second, "wait after the idle clusters are Ready before the window")
+	flag.DurationVar(&o.overheadWindow, "overhead-window", 20*time.Second, "sampling window of the per-pod overhead")
+	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "a step that takes longer fails its run")
+	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's namespaces")
+	flag.Parse()
+	for _, s := range strings.Split(*only, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case aliases[s] != nil:
+			o.only = append(o.only, aliases[s]...)
+		case slices.Contains(scenarios, s):
+			o.only = append(o.only, s)
+		default:
+			return nil, fmt.Errorf("unknown scenario %q", s)
+		}
+	}
+	for _, m := range strings.Split(*modes, ",") {
+		if m != string(v1alpha1.ReplicationSync) && m != string(v1alpha1.ReplicationAsync) {
+			return nil, fmt.Errorf("unknown replication mode %q", m)
+		}
+		o.modes = append(o.modes, v1alpha1.ReplicationMode(m))
+	}
+	for _, f := range strings.Split(*faults, ",") {
+		if f != faultKill && f != faultDelete && f != faultForce {
+			return nil, fmt.Errorf("unknown fault %q", f)
+		}
+		o.faults = append(o.faults, f)
+	}
+	return o, nil
+}
+
+func (o *options) selected(s string) bool { return slices.Contains(o.only, s) }
+
+func main() {
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := newEnv(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	start := time.Now()
+	tables, errs := run(ctx, e)
+	e.cleanup(context.Background())
+	fmt.Printf("\n==================== SUMMARY (%s, %s) ====================\n", time.Now().Format(time.RFC3339), time.Since(start).Round(time.Second))
+	for _, t := range tables {
+		fmt.Print(t)
+	}
+	for _, err := range errs {
+		fmt.Println("ERROR:", err)
+	}
+	if len(errs) > 0 {
+		os.Exit(1)
+	}
+}
+
+// run runs the selected scenarios in order, printing each table when it is
+// ready; a scenario that fails does not stop the others.
+func run(ctx context.Context, e *env) ([]*table, []error) {
+	var tables []*table
+	var errs []error
+	emit := func(t *table) {
+		fmt.Print(t)
+		tables = append(tables, t)
+	}
+	fail := func(what string, err error) {
+		logf("%s failed: %v", what, err)
+		errs = append(errs, fmt.Errorf("%s: %w", what, err))
+	}
+	o := e.opts
+	var fl *floors
+	if o.selected("floors") {
+		var err error
+		if fl, err = e.runFloors(ctx); err != nil {
+			fail("floors", err)
+		} else {
+			emit(floorsTable(fl, o.pgBin, o.image))
+		}
+	}
+	if o.selected("lifecycle") || o.selected("overhead") {
+		runLifecycleAndOverhead(ctx, e, fl, emit, fail)
+	}
+	if o.selected("idle") {
+		if r, err := e.runIdle(ctx); err != nil {
+			fail("idle", err)
+		} else {
+			emit(r.table())
+		}
+	}
+	if o.selected("failover") || o.selected("switchover") || o.selected("recovery") {
+		runFaults(ctx, e, emit, fail)
+	}
+	return tables, errs
+}
+
+func runLifecycleAndOverhead(ctx context.Context, e *env, fl *floors, emit func(*table), fail func(string, error)) {
+	o := e.opts
+	var ns, cluster string
+	if o.selected("lifecycle") {
+		lc, err := e.runLifecycle(ctx)
+		if err != nil {
+			fail("lifecycle", err)
+		}
+		if lc != nil {
+			emit(lifecycleTable(lc, fl))
+			ns, cluster = lc.ns, lc.kept
+		}
+	}
+	if !o.selected("overhead") {
+		return
+	}
+	if cluster == "" {
+		var err error
+		if ns, err = e.namespace(ctx, "overhead"); err != nil {
+			fail("overhead", err)
+			return
+		}
+		cluster = "overhead"
+		if _, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Create(ctx, newCluster(ns, cluster, 3, v1alpha1.ReplicationAsync), metav1.CreateOptions{}); err != nil {
+			fail("overhead", err)
+			return
+		}
+	}
+	if pw, err := e.password(ctx, ns, cluster); err == nil {
+		_, err = e.settle(ctx, ns, cluster, pw, o.timeout)
+		if err != nil {
+			fail("overhead", err)
+			return
+		}
+	}
+	rows, err := e.measurePodOverhead(ctx, ns, cluster, o.overheadWindow)
+	if err != nil {
+		fail("overhead", err)
+		return
+	}
+	emit(overheadTable(rows))
+}
+
+func runFaults(ctx context.Context, e *env, emit func(*table), fail func(string, error)) {
+	o := e.opts
+	b, err := e.newFailoverBench(ctx)
+	if err != nil {
+		fail("failover set-up", err)
+		return
+	}
+	if o.selected("failover") {
+		b.runAll(ctx, o.faults, o.runs)
+		emit(faultTable("Failover (issue 5): fault → first write through -rw", b.results, o.modes, o.faults))
+		emit(breakdownTable(b.results, o.modes, o.faults))
+	}
+	if o.selected("switchover") {
+		b.runAll(ctx, []string{faultSwitchover}, o.switchoverRuns)
+		emit(faultTable("Switchover: annotation → first write on the new primary", b.results, o.modes, []string{faultSwitchover}))
+		emit(breakdownTable(b.results, o.modes, []string{faultSwitchover}))
+	}
+	if o.selected("recovery") {
+		b.runAll(ctx, []string{faultAllPods}, o.recoveryRuns)
+		emit(faultTable("Every pod deleted at once: → first write, → all members ready (settled)", b.results, o.modes, []string{faultAllPods}))
+	}
+	t := newTable("Safety checks of the fault runs", "finding")
+	for _, n := range safetyNotes(b.results) {
+		t.add(n)
+	}
+	if len(t.rows) == 1 {
+		t.add("none: never two primaries, never two pods labelled primary, no acknowledged commit lost in sync mode, no failed run")
+	}
+	t.note("never-two-primaries checker: a connection per member pod IP (kept, re-opened on error) asks pg_is_in_recovery(),")
+	t.note("  cluster_name and pg_postmaster_start_time() every 50 ms; IPs of deleted pods stay polled (a --force'd pod may still run).")
+	t.note("  Each postmaster that answered 'not in recovery' was primary at least from its first such query's send time to its")
+	t.note("  last such answer's receive time; any overlap between two postmasters' intervals is reported. A pod watch counts")
+	t.note("  pods labelled primary after every event.")
+	emit(t)
+}

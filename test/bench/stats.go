@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// durations is a sample of measured times; failed runs are not in it but
+// counted separately by the caller.
+type durations []time.Duration
+
+// add appends d unless it is missing.
+func (d *durations) add(v time.Duration) {
+	if v >= 0 {
+		*d = append(*d, v)
+	}
+}
+
+// quantile returns the nearest-rank quantile (q in [0,1]); 0 when empty.
+// Nearest rank keeps every printed figure an actually measured one.
+func (d durations) quantile(q float64) time.Duration {
+	if len(d) == 0 {
+		return -1
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	rank := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(rank, 0), len(s)-1)]
+}
+
+func (d durations) median() time.Duration { return d.quantile(0.5) }
+func (d durations) p95() time.Duration    { return d.quantile(0.95) }
+func (d durations) max() time.Duration    { return d.quantile(1) }
+func (d durations) min() time.Duration    { return d.quantile(0) }
+
+// secs formats a duration in seconds with two decimals, "-" for missing.
+func secs(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+// ratio formats a/b as "4.2x", "-" when either is missing.
+func ratio(a, b time.Duration) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fx", a.Seconds()/b.Seconds())
+}
+
+func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
+
+// table prints aligned columns; the first row is the header.
+type table struct {
+	title string
+	rows  [][]string
+	notes []string
+}
+
+func newTable(title string, header ...string) *table {
+	return &table{title: title, rows: [][]string{header}}
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) note(format string, args ...any) {
+	t.notes = append(t.notes, fmt.Sprintf(format, args...))
+}
+
+func (t *table) String() string {
+	widths := map[int]int{}
+	for _, r := range t.rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n== %s\n", t.title)
+	for n, r := range t.rows {
+		for i, c := range r {
+			fmt.Fprintf(&b, "%-*s  ", widths[i], c)
+		}
+		b.WriteString("\n")
+		if n == 0 {
+			for i := range r {
+				b.WriteString(strings.Repeat("-", widths[i]) + "  ")
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, n := range t.notes {
+		b.WriteString("  " + n + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,167 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
+)
+
+// injected is what a fault did.
+type injected struct {
+	// gone are the UIDs of the pods the fault hit: recovery means they
+	// have been replaced.
+	gone map[string]bool
+	note string
+	// after, if set, runs once the cluster has converged: the fault's own
+	// check (the operator's Lease moved, the API server restarted cleanly).
+	after func() error
+}
+
+// chaosFault is one way to break a cluster. inject returns once the fault
+// has taken effect.
+type chaosFault struct {
+	name   string
+	inject func(e *chaosEnv) (injected, error)
+}
+
+// Names of the faults, in the order the sync suite runs them.
+const (
+	faultDeletePrimary      = "delete-primary"
+	faultForceDeletePrimary = "force-delete-primary"
+	faultKillContainer      = "kill-primary-container"
+	faultKillPostmaster     = "kill-postmaster"
+	faultDeleteReplica      = "delete-replica"
+	faultDeleteAll          = "delete-all-pods"
+	faultKillOperator       = "kill-operator-mid-failover"
+	faultRestartAPIServer   = "restart-apiserver"
+)
+
+var chaosFaults = []chaosFault{
+	{faultDeletePrimary, func(e *chaosEnv) (injected, error) {
+		return e.hitPrimary(func(p framework.MemberView) (string, error) { return e.f.DeletePod(e.ns, p.Name, nil) })
+	}},
+	{faultForceDeletePrimary, func(e *chaosEnv) (injected, error) {
+		return e.hitPrimary(func(p framework.MemberView) (string, error) { return e.f.ForceDeletePod(e.ns, p.Name) })
+	}},
+	{faultKillContainer, func(e *chaosEnv) (injected, error) {
+		return e.hitPrimary(func(p framework.MemberView) (string, error) {
+			cid, err := e.containerID(p.Name)
+			if err != nil {
+				return "", err
+			}
+			return p.UID, e.f.KillContainer(cid)
+		})
+	}},
+	{faultKillPostmaster, func(e *chaosEnv) (injected, error) {
+		return e.hitPrimary(func(p framework.MemberView) (string, error) {
+			cid, err := e.containerID(p.Name)
+			if err != nil {
+				return "", err
+			}
+			_, err = e.f.KillPostmaster(cid)
+			return p.UID, err
+		})
+	}},
+	{faultDeleteReplica, injectDeleteReplica},
+	{faultDeleteAll, func(e *chaosEnv) (injected, error) {
+		uids, err := e.f.DeleteClusterPods(e.ns, chaosCluster)
+		return injected{gone: set(uids...), note: fmt.Sprintf("%d pods", len(uids))}, err
+	}},
+	{faultKillOperator, injectKillOperator},
+	{faultRestartAPIServer, injectRestartAPIServer},
+}
+
+func faultByName(name string) chaosFault {
+	i := slices.IndexFunc(chaosFaults, func(f chaosFault) bool { return f.name == name })
+	if i < 0 {
+		panic("no chaos fault " + name)
+	}
+	return chaosFaults[i]
+}
+
+// hitPrimary applies hit to the current primary.
+func (e *chaosEnv) hitPrimary(hit func(framework.MemberView) (string, error)) (injected, error) {
+	p, ok := e.topo.Sample().OnePrimary()
+	if !ok {
+		return injected{}, fmt.Errorf("no single primary to hit")
+	}
+	uid, err := hit(p)
+	return injected{gone: set(uid), note: p.Name}, err
+}
+
+func injectDeleteReplica(e *chaosEnv) (injected, error) {
+	var replicas []framework.MemberView
+	for _, m := range e.topo.Sample().Members {
+		if !m.Labelled {
+			replicas = append(replicas, m)
+		}
+	}
+	if len(replicas) == 0 {
+		return injected{}, fmt.Errorf("no replica to delete")
+	}
+	r := replicas[e.rng.IntN(len(replicas))]
+	uid, err := e.f.DeletePod(e.ns, r.Name, nil)
+	return injected{gone: set(uid), note: r.Name}, err
+}
+
+// injectKillOperator deletes the primary's pod and crashes the operator
+// right after, while it fails over; the Deployment's next pod has to take
+// the Lease over and finish the failover.
+func injectKillOperator(e *chaosEnv) (injected, error) {
+	in, err := e.hitPrimary(func(p framework.MemberView) (string, error) { return e.f.DeletePod(e.ns, p.Name, nil) })
+	if err != nil {
+		return in, err
+	}
+	killed, err := e.f.KillOperator()
+	in.note += fmt.Sprintf(", operator %v", killed)
+	in.after = func() error {
+		holder, err := e.f.LeaseHolder()
+		if err == nil && slices.Contains(killed, holder) {
+			err = fmt.Errorf("the killed operator pod %s still holds the Lease", holder)
+		}
+		return err
+	}
+	return in, err
+}
+
+// injectRestartAPIServer stops the API server and starts it again in the
+// background, so the measurements run while it is away: the primary must
+// keep taking writes without the API.
+func injectRestartAPIServer(e *chaosEnv) (injected, error) {
+	done := make(chan error, 1)
+	var down time.Duration
+	in := injected{note: "API server"}
+	stopped := make(chan struct{})
+	go func() {
+		var err error
+		down, err = e.f.RestartAPIServer(func() { close(stopped) })
+		done <- err
+	}()
+	select {
+	case <-stopped:
+	case err := <-done:
+		return in, err
+	}
+	in.after = func() error {
+		err := <-done
+		e.t.Logf("the API server was away for %s", down.Round(100*time.Millisecond))
+		return err
+	}
+	return in, nil
+}
+
+func set(keys ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+func (e *chaosEnv) containerID(pod string) (string, error) {
+	return framework.ContainerID(e.f.Pod(e.t, e.ns, pod), "postgres")
+}

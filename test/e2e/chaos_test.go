@@ -1,0 +1,90 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The randomized run: CHAOS_FAULTS (or -chaos.faults) faults, CI runs the
+// default; the long run is e.g.
+//
+//	CHAOS_FAULTS=100 go test -tags e2e -timeout 3h -run TestChaosRandom ./test/e2e/
+//
+// CHAOS_SEED (or -chaos.seed) replays a run; the seed is printed either way.
+var (
+	chaosFaultCount = flag.Int("chaos.faults", envInt("CHAOS_FAULTS", 10), "faults in TestChaosRandom")
+	chaosSeed       = flag.Int64("chaos.seed", int64(envInt("CHAOS_SEED", 0)), "seed of TestChaosRandom (0: from the clock)")
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// faultBudget is how much test time one more fault needs at worst; a run
+// with less left stops early and fails, rather than being killed by the
+// test timeout mid-fault (which would leave its namespace behind).
+const faultBudget = 4 * time.Minute
+
+// Every fault in sync mode on one cluster of 3 under write load: never two
+// primaries, one primary writable again, all members streaming within 60 s,
+// and no acknowledged commit lost.
+func TestChaosSync(t *testing.T) {
+	e := newChaosEnv(t, "chaos-sync", "sync", 1)
+	for _, fault := range chaosFaults {
+		if !e.timeLeft(fault.name) {
+			return
+		}
+		e.runFault(fault)
+	}
+}
+
+// Primary failures in async mode: the same promises except durability;
+// commits lost in the replication lag are reported, not failed.
+func TestChaosAsync(t *testing.T) {
+	e := newChaosEnv(t, "chaos-async", "async", 2)
+	for _, name := range []string{faultForceDeletePrimary, faultKillPostmaster, faultDeleteAll} {
+		if !e.timeLeft(name) {
+			return
+		}
+		e.runFault(faultByName(name))
+	}
+}
+
+// Random faults in random replication modes on one cluster.
+func TestChaosRandom(t *testing.T) {
+	seed := uint64(*chaosSeed)
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("chaos seed %d (replay: CHAOS_SEED=%d CHAOS_FAULTS=%d)", seed, seed, *chaosFaultCount)
+	e := newChaosEnv(t, "chaos-random", "sync", seed)
+	for i := 0; i < *chaosFaultCount; i++ {
+		fault := chaosFaults[e.rng.IntN(len(chaosFaults))]
+		mode := []string{"sync", "async"}[e.rng.IntN(2)]
+		if !e.timeLeft(fault.name) {
+			return
+		}
+		t.Logf("fault %d/%d: %s in %s mode", i+1, *chaosFaultCount, fault.name, mode)
+		e.setMode(mode)
+		e.runFault(fault)
+	}
+}
+
+// timeLeft fails the test when the go test timeout would cut the next fault.
+func (e *chaosEnv) timeLeft(next string) bool {
+	deadline, ok := e.t.Deadline()
+	if ok && time.Until(deadline) < faultBudget {
+		e.t.Errorf("stopping before %s after %d faults: less than %s left before the test timeout (raise -timeout)",
+			next, len(e.results), faultBudget)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,140 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
+)
+
+// A parameter that needs a restart (max_connections), changed under
+// pgbench load: status.pendingRestart goes true then false; the members
+// restart one at a time, replicas first and the primary last, never more
+// than one unready at any moment; every member ends with the new value and
+// the load goes on, with at most a short error window while the primary
+// changes.
+func TestConfigRestartParameterUnderLoad(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "cfg-roll")
+	pw := createReadyCluster(t, f, ns, "roll", 3, "")
+	primary, replicas := f.Roles(t, ns, "roll")
+	members := append(slices.Clone(replicas), primary)
+	for _, m := range members {
+		require.Equal(t, "100", f.Query(t, ns, m, pw, "show max_connections"), "the default before the change")
+	}
+	before := identities(t, f, ns, "roll", pw)
+	rw := f.ServiceIP(t, ns, "roll-rw")
+	require.NoError(t, framework.InitPgbench(rw, pw))
+
+	watch := f.WatchRoll(t, ns, "roll", members)
+	load := framework.StartPGBenchRounds(rw, pw, 4, 10*time.Second)
+	t.Cleanup(func() { load.Stop() })
+	f.WaitQuery(t, ns, primary, pw, "select count(*) >= 4 from pg_stat_activity where application_name = 'pgbench'", "t", 30*time.Second)
+
+	start := time.Now()
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "roll", "--type", "merge", "-p", `{"spec":{"parameters":{"max_connections":"150"}}}`)
+	framework.Eventually(t, time.Minute, "status.pendingRestart true", func() (bool, error) {
+		return watch.PendingRestartSeen(), framework.Errorf("not seen yet")
+	})
+	waitRolled(t, f, ns, "roll", before, 4*time.Minute)
+	t.Logf("roll took %s", time.Since(start).Round(time.Second))
+	rounds := load.Stop()
+	report := watch.Stop()
+
+	t.Logf("pods began terminating in this order: %v; most members unready at once: %d (%s)",
+		report.Terminated, report.MaxNotReady, report.Worst)
+	assert.ElementsMatch(t, members, report.Terminated, "each member restarted exactly once")
+	if assert.NotEmpty(t, report.Terminated) {
+		assert.Equal(t, primary, report.Terminated[len(report.Terminated)-1], "the primary restarts last")
+	}
+	assert.LessOrEqual(t, report.MaxNotReady, 1, "members unready at once; worst: %s", report.Worst)
+	requireRestartOrder(t, f, ns, "roll", primary, replicas)
+	for _, m := range members {
+		assert.Equal(t, "150", f.Query(t, ns, m, pw, "show max_connections"), m)
+		assert.Equal(t, "0", f.Query(t, ns, m, pw, "select count(*) from pg_settings where pending_restart"), m)
+	}
+	newPrimary, _ := f.Roles(t, ns, "roll")
+	t.Logf("primary before the roll: %s, after: %s", primary, newPrimary)
+	assertLoadSurvived(t, rounds)
+
+	// Writes go on through -rw on whichever member is primary now.
+	final := framework.RunPGBenchRound(rw, pw, 4, 5*time.Second)
+	require.NoError(t, final.Err, final.Output)
+	assert.Positive(t, final.Processed)
+	assert.Zero(t, final.Failed+final.Aborted, final.Output)
+}
+
+// waitRolled waits until every member runs in a new pod and the cluster
+// is Ready with no restart pending.
+func waitRolled(t *testing.T, f *framework.Framework, ns, cluster string, before map[string]memberIdentity, timeout time.Duration) {
+	t.Helper()
+	framework.Eventually(t, timeout, "every member restarted and the cluster Ready", func() (bool, error) {
+		var old []string
+		pods := f.MemberPods(t, ns, cluster)
+		for _, p := range pods {
+			if p.UID == before[p.Name].uid || p.DeletionTimestamp != nil {
+				old = append(old, p.Name)
+			}
+		}
+		pgc := f.Cluster(t, ns, cluster)
+		st := pgc.Status
+		ready := meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady) && st.ObservedGeneration == pgc.Generation
+		done := len(old) == 0 && len(pods) == len(before) && ready && !st.PendingRestart
+		return done, framework.Errorf("not restarted: %v, pods %d, ready %v, pendingRestart %v, phase %s",
+			old, len(pods), ready, st.PendingRestart, st.Phase)
+	})
+}
+
+// requireRestartOrder checks the order a user can see afterwards: the
+// operator's Events name each restart, and the old primary's new pod is
+// the youngest (creation timestamps have one-second resolution, hence >=).
+func requireRestartOrder(t *testing.T, f *framework.Framework, ns, cluster, primary string, replicas []string) {
+	t.Helper()
+	events := f.KubectlOK(t, "", "-n", ns, "get", "events", "--field-selector",
+		"involvedObject.kind=PostgresCluster,involvedObject.name="+cluster+",reason=DeletePod", "-o", "custom-columns=MSG:.message", "--no-headers")
+	for _, r := range replicas {
+		assert.Contains(t, events, fmt.Sprintf("restarting %s (replica) to apply changes", r))
+	}
+	assert.Contains(t, events, fmt.Sprintf("restarting %s (primary) to apply changes", primary))
+	created := map[string]time.Time{}
+	for _, p := range f.MemberPods(t, ns, cluster) {
+		created[p.Name] = p.CreationTimestamp.Time
+	}
+	for _, r := range replicas {
+		assert.False(t, created[primary].Before(created[r]), "%s's pod (created %s) is older than replica %s's (%s)",
+			primary, created[primary], r, created[r])
+	}
+}
+
+// assertLoadSurvived reports pgbench's rounds and checks that the load ran
+// and that most transactions succeeded: a client that loses its connection
+// when the primary changes is aborted by pgbench, which is the expected,
+// brief error window.
+func assertLoadSurvived(t *testing.T, rounds []framework.PGBenchRound) {
+	t.Helper()
+	var processed, failed, aborted, erroredRounds int
+	var lines []string
+	for _, r := range rounds {
+		processed, failed, aborted = processed+r.Processed, failed+r.Failed, aborted+r.Aborted
+		if r.Err != nil {
+			erroredRounds++
+		}
+		lines = append(lines, fmt.Sprintf("%s processed=%d failed=%d aborted=%d err=%v %s",
+			r.Start.Format("15:04:05.0"), r.Processed, r.Failed, r.Aborted, r.Err, r.FirstError()))
+	}
+	t.Logf("pgbench: %d rounds (%d with errors), %d transactions processed, %d failed, %d clients aborted\n%s",
+		len(rounds), erroredRounds, processed, failed, aborted, strings.Join(lines, "\n"))
+	require.NotEmpty(t, rounds)
+	assert.Greater(t, processed, 100, "pgbench ran through the roll")
+	assert.LessOrEqual(t, failed*20, processed, "at most 5% of transactions failed")
+}

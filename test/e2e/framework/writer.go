@@ -1,0 +1,227 @@
+//go:build e2e
+
+package framework
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// AckTable is the table the recorder writes.
+const AckTable = "chaos_acks"
+
+// Recorder writes rows with increasing ids through one address (a
+// cluster's -rw Service) and records every id whose COMMIT returned
+// success: the acknowledged commits a failover must not lose.
+type Recorder struct {
+	host, password string
+	interval       time.Duration
+
+	mu       sync.Mutex
+	acked    []int64 // increasing
+	ackedAt  []time.Time
+	startAt  []time.Time // when the acknowledged attempt began
+	attempts int64
+	failures int64
+	warned   int64 // commits reported with a warning: never counted as acknowledged
+	lastErr  string
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// StartRecorder creates the table through host and starts writing one row
+// every interval until Stop.
+func StartRecorder(host, password string, interval time.Duration) (*Recorder, error) {
+	r := &Recorder{host: host, password: password, interval: interval, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := execOnce(host, password, "create table if not exists "+AckTable+" (id bigint primary key, at timestamptz not null default now())"); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", AckTable, err)
+	}
+	go r.run()
+	return r, nil
+}
+
+// Stop ends the writes and waits for the last one to finish.
+func (r *Recorder) Stop() {
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
+	}
+	<-r.done
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	var db *sql.DB
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for id := int64(1); ; id++ {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+		}
+		if db == nil {
+			var err error
+			if db, err = openDB(r.host, r.password, writeIOTimeout, r.onNotice); err != nil {
+				r.fail(err)
+				continue
+			}
+		}
+		if err := r.insert(db, id); err != nil {
+			// Reconnect: after a failover the old connection leads nowhere.
+			db.Close()
+			db = nil
+		}
+	}
+}
+
+// insert writes one id in its own (autocommit) transaction.
+func (r *Recorder) insert(db *sql.DB, id int64) error {
+	start := time.Now()
+	r.mu.Lock()
+	r.attempts++
+	warnedBefore := r.warned
+	r.mu.Unlock()
+	_, err := db.Exec("insert into "+AckTable+" (id) values ($1)", id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err != nil:
+		r.failures++
+		r.lastErr = err.Error()
+	case r.warned != warnedBefore:
+		// "committed locally, but might not have been replicated": not an
+		// acknowledgement a sync-mode client may rely on.
+	default:
+		r.acked = append(r.acked, id)
+		r.ackedAt = append(r.ackedAt, time.Now())
+		r.startAt = append(r.startAt, start)
+	}
+	return err
+}
+
+func (r *Recorder) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts++
+	r.failures++
+	r.lastErr = err.Error()
+}
+
+func (r *Recorder) onNotice(n *pq.Error) {
+	if n.Severity == "WARNING" {
+		r.mu.Lock()
+		r.warned++
+		r.mu.Unlock()
+	}
+}
+
+// RecorderStats are counters for reports.
+type RecorderStats struct {
+	Attempts, Acked, Failures, Warned int64
+	LastError                         string
+}
+
+// Stats returns the counters so far.
+func (r *Recorder) Stats() RecorderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RecorderStats{Attempts: r.attempts, Acked: int64(len(r.acked)), Failures: r.failures, Warned: r.warned, LastError: r.lastErr}
+}
+
+// Acked returns a copy of every acknowledged id.
+func (r *Recorder) Acked() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int64(nil), r.acked...)
+}
+
+// FirstAckStartedAfter returns when the first write that began after t was
+// acknowledged, or false if none was yet.
+func (r *Recorder) FirstAckStartedAfter(t time.Time) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.startAt) - 1; i >= 0 && r.startAt[i].After(t); i-- {
+		if i == 0 || !r.startAt[i-1].After(t) {
+			return r.ackedAt[i], true
+		}
+	}
+	return time.Time{}, false
+}
+
+// AckedBetween counts the ids acknowledged in [from, to).
+func (r *Recorder) AckedBetween(from, to time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, at := range r.ackedAt {
+		if !at.Before(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// MissingIDs returns the ids of acked that the server at host does not
+// have. It asks on a fresh connection, in one round trip.
+func MissingIDs(host, password string, acked []int64) ([]int64, error) {
+	db, err := openDB(host, password, writeIOTimeout, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.Query("select a from unnest($1::bigint[]) a where not exists (select 1 from "+AckTable+" t where t.id = a) order by a",
+		pq.Array(acked))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var missing []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		missing = append(missing, id)
+	}
+	return missing, rows.Err()
+}
+
+// execOnce runs one statement on a fresh connection.
+func execOnce(host, password, stmt string) error {
+	db, err := openDB(host, password, writeIOTimeout, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(stmt)
+	return err
+}
+
+// FormatIDs shortens a list of ids for a log line.
+func FormatIDs(ids []int64, max int) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == max {
+			fmt.Fprintf(&b, " ... (%d more)", len(ids)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, id)
+	}
+	return b.String()
+}
