@@ -87,8 +87,8 @@ func planFailover(in planInput) (action, bool) {
 			reason: fmt.Sprintf("%s was promoted: routing -rw to it", m.name)}, true
 	}
 	if in.vanishedPrimaryAnswers {
-		return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: "the old primary's pod was force-deleted " +
-			"but its address still accepts connections: not promoting until it is dead"}, true
+		return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: "the old primary's pod was force-deleted: " +
+			"not promoting until its address is dead and the replicas' positions are read again"}, true
 	}
 	if !in.cluster.Spec.Failover.Disabled {
 		if a, ok := planPromotion(in, live); ok {

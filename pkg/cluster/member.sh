@@ -66,6 +66,8 @@ clone() {
 		-D "$PGDATA.clone" -X stream -S "$SLOT_NAME" --checkpoint=fast
 	# The primary's own marker came along with the copy.
 	rm -f "$PGDATA.clone/.was-primary"
+	# A fresh copy is a standby from the start (see prepare_data).
+	touch "$PGDATA.clone/standby.signal"
 	mv "$PGDATA.clone" "$PGDATA"
 }
 
@@ -106,7 +108,10 @@ prepare_data() {
 		touch "$PGDATA/.was-primary"
 		return
 	fi
-	if [ -f "$PGDATA/.was-primary" ]; then
+	# A data directory without standby.signal last ran as a primary: it was
+	# started as one, or it was promoted at run time (promotion deletes the
+	# file), which .was-primary, written only at start, does not record.
+	if [ -f "$PGDATA/.was-primary" ] || [ ! -f "$PGDATA/standby.signal" ]; then
 		rewind
 		rm -f "$PGDATA/.was-primary"
 	fi
@@ -120,13 +125,17 @@ write_hba
 prepare_data
 
 log "starting postgres as $(role)"
+# The WAL receiver connects asynchronously and so ignores connect_timeout: a
+# connection that lands on a dead primary's address (the -rw Service right
+# after a failover, before the node has its new endpoint) would wait out the
+# kernel's SYN retries, about two minutes. tcp_user_timeout bounds it.
 postgres -D "$PGDATA" \
 	-c listen_addresses='*' -c port=5432 \
 	-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR" \
 	-c cluster_name="$POD_NAME" \
 	-c wal_level=replica -c wal_log_hints=on -c hot_standby=on \
 	-c password_encryption=scram-sha-256 \
-	-c primary_conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER application_name=$POD_NAME passfile=$PASSFILE connect_timeout=2" \
+	-c primary_conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER application_name=$POD_NAME passfile=$PASSFILE connect_timeout=2 tcp_user_timeout=5000" \
 	-c primary_slot_name="$SLOT_NAME" \
 	-c recovery_target_timeline=latest &
 PID=$!

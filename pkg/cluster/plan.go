@@ -68,7 +68,8 @@ type planInput struct {
 	// notStreamingSince says since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// vanishedPrimaryAnswers: a primary pod was force-deleted and its
-	// address still accepts connections.
+	// address still accepts connections, or died after this pass read the
+	// replicas' positions.
 	vanishedPrimaryAnswers bool
 }
 

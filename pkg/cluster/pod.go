@@ -138,12 +138,16 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 
 // readinessProbe: a primary is ready when it answers; a replica when it
 // streams from the primary. It is role-agnostic so a promoted replica stays
-// ready without waiting for its label file to refresh.
+// ready without waiting for its label file to refresh. psql exits 0 whatever
+// a query returns, so a standby that is not streaming raises an error, which
+// makes psql exit 1 and names the reason in the probe's output.
 func readinessProbe() *corev1.Probe {
-	const query = "select not pg_is_in_recovery() or exists (select 1 from pg_stat_wal_receiver where status = 'streaming')"
+	const check = "DO $$BEGIN IF pg_is_in_recovery() AND NOT EXISTS " +
+		"(SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') " +
+		"THEN RAISE EXCEPTION 'standby is not streaming from the primary'; END IF; END$$"
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
-			"psql", "-h", runDir, "-U", "postgres", "-d", "postgres", "-At", "-c", query,
+			"psql", "-h", runDir, "-U", "postgres", "-d", "postgres", "-XAtq", "-c", check,
 		}}},
 		PeriodSeconds:    2,
 		TimeoutSeconds:   2,

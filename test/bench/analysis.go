@@ -14,6 +14,7 @@ type timeline struct {
 	gone       time.Time // the old primary's pod was deleted from the API
 	promoted   time.Time // another incarnation first answered pg_is_in_recovery() = false
 	labelled   time.Time // another pod was labelled primary
+	endpoint   time.Time // the -rw EndpointSlice routes to that pod's IP
 	firstWrite time.Time // first write acknowledged by another incarnation
 	settled    time.Time // Ready again, every member streaming
 	newPrimary incarnation
@@ -39,6 +40,19 @@ func (o *observer) timeline(t0 time.Time, old podEvent, oldInc incarnation, log 
 		}
 		if ev.uid != old.uid && !ev.deleted && ev.role == "primary" && tl.labelled.IsZero() {
 			tl.labelled = ev.at
+		}
+	}
+	newIP := ""
+	for _, ev := range o.events {
+		if !tl.labelled.IsZero() && !ev.at.Before(tl.labelled) && ev.uid != old.uid && ev.role == "primary" && ev.ip != "" {
+			newIP = ev.ip
+			break
+		}
+	}
+	for _, sl := range o.slices {
+		if newIP != "" && sl.at.After(t0) && sl.addrs[newIP] {
+			tl.endpoint = sl.at
+			break
 		}
 	}
 	for _, s := range o.samples {

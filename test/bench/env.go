@@ -26,6 +26,8 @@ type env struct {
 	pg   versioned.Interface
 	// namespaces created by this run, deleted at the end unless --keep.
 	namespaces []string
+	// settleLog is what the last settle waited for, when it changed.
+	settleLog []string
 }
 
 func newEnv(o *options) (*env, error) {

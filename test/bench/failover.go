@@ -46,6 +46,7 @@ type runResult struct {
 	// labelsMax is the most pods labelled primary at once during the run.
 	labelsMax int
 	labelErrs []string
+	trace     string // the run's timeline, with --trace or when it was slow or failed
 }
 
 func (r runResult) outage() time.Duration { return step(r.tl.t0, r.tl.firstWrite) }
@@ -134,9 +135,9 @@ func (b *failoverBench) runAll(ctx context.Context, faults []string, runs int) {
 
 // runOne waits for a settled cluster, starts the observer and the writer,
 // injects the fault and follows the cluster until it has settled again.
-func (b *failoverBench) runOne(ctx context.Context, c *foCluster, fault string, i int) runResult {
+func (b *failoverBench) runOne(ctx context.Context, c *foCluster, fault string, i int) (r runResult) {
 	e := b.e
-	r := runResult{mode: c.mode, fault: fault, run: i, lost: -1}
+	r = runResult{mode: c.mode, fault: fault, run: i, lost: -1}
 	if _, err := e.settle(ctx, c.ns, c.name, c.password, e.opts.timeout); err != nil {
 		r.err = "not settled before the fault: " + err.Error()
 		e.diagnose(c.ns, c.name)
@@ -148,6 +149,14 @@ func (b *failoverBench) runOne(ctx context.Context, c *foCluster, fault string, 
 		return r
 	}
 	c.unsettled = 0
+	// The cluster is shared: someone may redeploy the operator mid-run.
+	// Such a run measures the restart, not a failover, and is excluded.
+	leader := e.operatorIdentity(ctx)
+	defer func() {
+		if now := e.operatorIdentity(ctx); now != leader && r.err == "" {
+			r.err = fmt.Sprintf("disturbed: the operator restarted during the run (%s → %s); excluded", leader, now)
+		}
+	}()
 	o, err := e.startObserver(ctx, c.ns, c.name, c.password)
 	if err != nil {
 		r.err = err.Error()
@@ -201,6 +210,10 @@ func (b *failoverBench) fault(ctx context.Context, c *foCluster, fault string, o
 	log := w.halt()
 	r.tl = o.timeline(t0, oldPod, oldInc, log)
 	r.tl.settled = settled
+	if e.opts.trace || errWrite != nil || errSettle != nil || step(t0, settled) > e.opts.slow ||
+		step(t0, r.tl.firstWrite) > e.opts.slowWrite {
+		r.trace = o.trace(t0, log, e.settleLog)
+	}
 	switch {
 	case errWrite != nil:
 		return log, fmt.Errorf("after %s: %w", fault, errWrite)
@@ -284,10 +297,16 @@ func printRun(r runResult, runs int) {
 	if r.mode == v1alpha1.ReplicationSync && r.lost > 0 {
 		checks = append(checks, fmt.Sprintf("LOST %d ACKNOWLEDGED COMMITS", r.lost))
 	}
-	logf("%s %s run %d/%d: first write %s (detect %s, fence %s, promote %s, label %s, route %s), settled %s, "+
+	defer func() {
+		if r.trace != "" {
+			fmt.Print(r.trace)
+		}
+	}()
+	logf("%s %s run %d/%d: first write %s (detect %s, fence %s, promote %s, label %s, endpoints %s, proxy+client %s), settled %s, "+
 		"acked %d lost %d, old primary acked %d after the fault; new primary %s; %s %s",
 		r.mode, r.fault, r.run, runs, secs(r.outage()),
 		secs(step(tl.t0, tl.fenced)), secs(step(tl.fenced, tl.gone)), secs(step(tl.gone, tl.promoted)),
-		secs(step(tl.promoted, tl.labelled)), secs(step(tl.labelled, tl.firstWrite)), secs(step(tl.t0, tl.settled)),
+		secs(step(tl.promoted, tl.labelled)), secs(step(tl.labelled, tl.endpoint)), secs(step(tl.endpoint, tl.firstWrite)),
+		secs(step(tl.t0, tl.settled)),
 		r.acked, r.lost, tl.lateOldWrites, tl.newPrimary, status, strings.Join(checks, "; "))
 }

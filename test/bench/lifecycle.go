@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,13 +55,22 @@ func (e *env) runLifecycle(ctx context.Context) (*lifecycle, error) {
 // timeCreate applies a new PostgresCluster and times it to Ready.
 func (lc *lifecycle) timeCreate(ctx context.Context, e *env, ns, name string, size int32, into *durations, i, runs int, del bool) {
 	what := fmt.Sprintf("create size %d", size)
+	leader := e.operatorIdentity(ctx)
 	start := time.Now()
 	_, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Create(ctx, newCluster(ns, name, size, v1alpha1.ReplicationAsync), metav1.CreateOptions{})
 	if err == nil {
 		var at time.Time
 		if _, at, err = e.waitReady(ctx, ns, name, e.opts.timeout); err == nil {
-			*into = append(*into, at.Sub(start))
-			logf("%s run %d/%d: Ready after %s", what, i, runs, secs(at.Sub(start)))
+			d := at.Sub(start)
+			if now := e.operatorIdentity(ctx); now != leader {
+				err = fmt.Errorf("disturbed: the operator restarted during the run (%s → %s); excluded", leader, now)
+			} else {
+				*into = append(*into, d)
+				logf("%s run %d/%d: Ready after %s", what, i, runs, secs(d))
+			}
+			if d > time.Duration(size)*e.opts.slowWrite {
+				e.printEvents(ctx, ns, name, start)
+			}
 		}
 	}
 	if err != nil {
@@ -165,4 +176,32 @@ func (e *env) scale(ctx context.Context, ns, name string, size int32) error {
 	// autoscaling/v1 Scale that the subresource answers with.
 	return e.pg.PostgresV1alpha1().RESTClient().Patch(types.MergePatchType).Namespace(ns).
 		Resource("postgresclusters").Name(name).SubResource("scale").Body(patch).Do(ctx).Error()
+}
+
+// printEvents prints the Events of a cluster and its members since start,
+// relative to it: what a slow run spent its time on (second resolution).
+func (e *env) printEvents(ctx context.Context, ns, cluster string, start time.Time) {
+	evs, err := e.kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	sort.Slice(evs.Items, func(i, j int) bool { return eventTime(evs.Items[i]).Before(eventTime(evs.Items[j])) })
+	fmt.Printf("    events of the slow run of %s/%s (second resolution):\n", ns, cluster)
+	for _, ev := range evs.Items {
+		at := eventTime(ev)
+		if at.Before(start.Truncate(time.Second)) || !strings.HasPrefix(ev.InvolvedObject.Name, cluster) {
+			continue
+		}
+		fmt.Printf("    %+6.0fs %-9s %-22s %s\n", at.Sub(start).Seconds(), ev.InvolvedObject.Name, ev.Reason, truncate(firstLine(ev.Message), 110))
+	}
+}
+
+func eventTime(ev corev1.Event) time.Time {
+	switch {
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
+	case !ev.FirstTimestamp.IsZero():
+		return ev.FirstTimestamp.Time
+	}
+	return ev.LastTimestamp.Time
 }

@@ -40,7 +40,8 @@ type options struct {
 	modes                                         []v1alpha1.ReplicationMode
 	faults                                        []string
 	steady, quiet, overheadWindow, timeout        time.Duration
-	keep                                          bool
+	keep, trace                                   bool
+	slow, slowWrite                               time.Duration
 }
 
 func parseFlags() (*options, error) {
@@ -65,6 +66,9 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.overheadWindow, "overhead-window", 20*time.Second, "sampling window of the per-pod overhead")
 	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "a step that takes longer fails its run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's namespaces")
+	flag.BoolVar(&o.trace, "trace", false, "print every fault run's timeline (always printed for failed runs)")
+	flag.DurationVar(&o.slow, "slow", 30*time.Second, "print the timeline of fault runs that take longer to settle")
+	flag.DurationVar(&o.slowWrite, "slow-write", 5*time.Second, "print the timeline of fault runs whose first write takes longer")
 	flag.Parse()
 	for _, s := range strings.Split(*only, ",") {
 		s = strings.TrimSpace(s)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -31,6 +32,15 @@ type podEvent struct {
 	role     string
 	fenced   bool
 	deleting bool
+	grace    int64 // deletionGracePeriodSeconds, -1 when not deleting
+	ip       string
+}
+
+// sliceEvent is the addresses of the -rw Service's EndpointSlices after
+// one change.
+type sliceEvent struct {
+	at    time.Time
+	addrs map[string]bool
 }
 
 // observer watches one cluster during a run: a pod informer records every
@@ -48,6 +58,8 @@ type observer struct {
 	labelled  map[types.UID]string // pods (not yet deleted) labelled primary
 	maxLabels int
 	labelErrs []string
+	slices    []sliceEvent
+	rwSlices  map[string][]string // EndpointSlice name → addresses
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -57,6 +69,7 @@ func (e *env) startObserver(ctx context.Context, ns, cluster, password string) (
 	o := &observer{
 		target:   func(ip string) pgTarget { return pgTarget{host: ip, password: password} },
 		samplers: map[string]bool{}, labelled: map[types.UID]string{}, stop: make(chan struct{}),
+		rwSlices: map[string][]string{},
 	}
 	api := e.kube.CoreV1().Pods(ns)
 	sel := clusterLabel + "=" + cluster
@@ -84,12 +97,68 @@ func (e *env) startObserver(ctx context.Context, ns, cluster, password string) (
 	if err != nil {
 		return nil, err
 	}
+	slices, err := o.sliceInformer(e, ns, cluster+"-rw")
+	if err != nil {
+		return nil, err
+	}
 	go inf.Run(o.stop)
-	if !cache.WaitForCacheSync(o.stop, inf.HasSynced) {
+	go slices.Run(o.stop)
+	if !cache.WaitForCacheSync(o.stop, inf.HasSynced, slices.HasSynced) {
 		close(o.stop)
-		return nil, fmt.Errorf("the pod informer never synced")
+		return nil, fmt.Errorf("the pod and EndpointSlice informers never synced")
 	}
 	return o, nil
+}
+
+// sliceInformer records the addresses the -rw Service routes to, which
+// splits the routing step into the EndpointSlice update and kube-proxy.
+func (o *observer) sliceInformer(e *env, ns, service string) (cache.SharedIndexInformer, error) {
+	api := e.kube.DiscoveryV1().EndpointSlices(ns)
+	sel := discoveryv1.LabelServiceName + "=" + service
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = sel
+			return api.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = sel
+			return api.Watch(ctx, opts)
+		},
+	}
+	inf := cache.NewSharedIndexInformer(lw, &discoveryv1.EndpointSlice{}, 0, cache.Indexers{})
+	on := func(obj any, deleted bool) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		es, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok {
+			return
+		}
+		var addrs []string
+		for _, ep := range es.Endpoints {
+			addrs = append(addrs, ep.Addresses...)
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if deleted {
+			delete(o.rwSlices, es.Name)
+		} else {
+			o.rwSlices[es.Name] = addrs
+		}
+		ev := sliceEvent{at: time.Now(), addrs: map[string]bool{}}
+		for _, l := range o.rwSlices {
+			for _, a := range l {
+				ev.addrs[a] = true
+			}
+		}
+		o.slices = append(o.slices, ev)
+	}
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { on(obj, false) },
+		UpdateFunc: func(_, obj any) { on(obj, false) },
+		DeleteFunc: func(obj any) { on(obj, true) },
+	})
+	return inf, err
 }
 
 func (o *observer) onPod(obj any, deleted bool) {
@@ -101,7 +170,10 @@ func (o *observer) onPod(obj any, deleted bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	ev := podEvent{at: now, deleted: deleted, name: p.Name, uid: p.UID, role: p.Labels[roleLabel],
-		fenced: p.Annotations[fencedAnno] == "true", deleting: p.DeletionTimestamp != nil}
+		fenced: p.Annotations[fencedAnno] == "true", deleting: p.DeletionTimestamp != nil, ip: p.Status.PodIP, grace: -1}
+	if p.DeletionGracePeriodSeconds != nil {
+		ev.grace = *p.DeletionGracePeriodSeconds
+	}
 	o.events = append(o.events, ev)
 	if !deleted && ev.role == "primary" {
 		o.labelled[p.UID] = p.Name

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,7 +199,23 @@ func containerID(p *corev1.Pod) (string, error) {
 // must start from. It polls every 100 ms and returns when that held.
 func (e *env) settle(ctx context.Context, ns, name, password string, timeout time.Duration) (time.Time, error) {
 	var at time.Time
-	err := poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+	start, last := time.Now(), ""
+	e.settleLog = nil
+	nextDump := 15 * time.Second
+	err := poll(ctx, timeout, 100*time.Millisecond, func() (ok bool, err error) {
+		defer func() {
+			// Keep what settling waited for, for traces of slow runs.
+			if msg := fmt.Sprint(err); !ok && msg != last {
+				last = msg
+				e.settleLog = append(e.settleLog, fmt.Sprintf("+%.1fs %s", time.Since(start).Seconds(), msg))
+			}
+			// A member that takes long to be ready or to stream is the usual
+			// cause of a slow settle: keep its log before it is replaced.
+			if !ok && time.Since(start) > nextDump {
+				nextDump *= 2
+				e.settleLog = append(e.settleLog, e.laggardLogs(ctx, ns, name, password, time.Since(start))...)
+			}
+		}()
 		p, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -206,13 +223,40 @@ func (e *env) settle(ctx context.Context, ns, name, password string, timeout tim
 		if !clusterReady(p) {
 			return false, fmt.Errorf("not Ready: %s", describeStatus(p))
 		}
-		ok, err := e.streamingToAll(ctx, ns, name, password, int(p.Spec.Size))
+		ok, err = e.streamingToAll(ctx, ns, name, password, int(p.Spec.Size))
 		if ok {
 			at = time.Now()
 		}
 		return ok, err
 	})
 	return at, err
+}
+
+// laggardLogs returns the log tails of the member pods that are not ready
+// or that the primary does not see streaming.
+func (e *env) laggardLogs(ctx context.Context, ns, name, password string, after time.Duration) []string {
+	pods, err := e.memberPods(ctx, ns, name)
+	if err != nil {
+		return nil
+	}
+	streaming := map[string]bool{}
+	for i := range pods {
+		if pods[i].Labels[roleLabel] == "primary" && pods[i].DeletionTimestamp == nil {
+			streaming, _ = pgTarget{host: pods[i].Status.PodIP, password: password}.streamingStandbys(ctx)
+			streaming[pods[i].Name] = true
+		}
+	}
+	var out []string
+	for i := range pods {
+		p := &pods[i]
+		if podReady(p) && streaming[p.Name] {
+			continue
+		}
+		log, _ := e.kubectl(ctx, "", "-n", ns, "logs", p.Name, "--tail=20")
+		out = append(out, fmt.Sprintf("+%.1fs log of %s (ready %t, streaming %t):\n%s",
+			after.Seconds(), p.Name, podReady(p), streaming[p.Name], indent(log, "      | ")))
+	}
+	return out
 }
 
 // streamingToAll checks the pods: size of them, all Ready, none being
@@ -247,8 +291,17 @@ func (e *env) streamingToAll(ctx context.Context, ns, name, password string, siz
 	}
 	for _, p := range pods {
 		if p.Name != primary.Name && !streaming[p.Name] {
-			return false, fmt.Errorf("%s is not streaming from %s", p.Name, primary.Name)
+			return false, notStreaming{pod: p.Name, primary: primary.Name}
 		}
 	}
 	return true, nil
+}
+
+// notStreaming says which replica the primary does not see streaming.
+type notStreaming struct{ pod, primary string }
+
+func (n notStreaming) Error() string { return n.pod + " is not streaming from " + n.primary }
+
+func indent(text, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n"+prefix)
 }

@@ -43,7 +43,7 @@ func collect(rs []runResult, f func(runResult) time.Duration) durations {
 // faultTable: outage percentiles, safety checks and losses per mode and fault.
 func faultTable(title string, rs []runResult, modes []v1alpha1.ReplicationMode, faults []string) *table {
 	t := newTable(title, "fault", "mode", "runs ok/all", "first write p50", "p95", "max",
-		"settled p50", "two primaries", "max labelled", "acked lost", "reference (CNPG 1.30)", "goal")
+		"settled p50", "two primaries", "max labelled", "acked lost", "old primary acks after", "reference (CNPG 1.30)", "goal")
 	for _, f := range faults {
 		for _, m := range modes {
 			ok, failed := group(rs, m, f)
@@ -53,8 +53,9 @@ func faultTable(title string, rs []runResult, modes []v1alpha1.ReplicationMode, 
 			}
 			out := collect(ok, runResult.outage)
 			settled := collect(ok, func(r runResult) time.Duration { return step(r.tl.t0, r.tl.settled) })
-			overlaps, labels, acked, lost := 0, 0, 0, 0
+			overlaps, labels, acked, lost, late := 0, 0, 0, 0, 0
 			for _, r := range all {
+				late += r.tl.lateOldWrites
 				if len(r.tl.overlaps) > 0 {
 					overlaps++
 				}
@@ -68,7 +69,7 @@ func faultTable(title string, rs []runResult, modes []v1alpha1.ReplicationMode, 
 			t.add(target.label, string(m), fmt.Sprintf("%d/%d", len(ok), len(all)),
 				secs(out.median()), secs(out.p95()), secs(out.max()), secs(settled.median()),
 				fmt.Sprintf("%d runs", overlaps), fmt.Sprint(labels), fmt.Sprintf("%d of %d", lost, acked),
-				target.reference, target.goal)
+				fmt.Sprint(late), target.reference, target.goal)
 		}
 	}
 	t.note("first write: from the fault to the first INSERT acknowledged through <cluster>-rw's ClusterIP by a postmaster other than")
@@ -77,13 +78,15 @@ func faultTable(title string, rs []runResult, modes []v1alpha1.ReplicationMode, 
 	t.note("two primaries: runs in which two postmasters' primary intervals overlapped (see the method below); must be 0.")
 	t.note("max labelled: most pods labelled primary at once, from a pod watch; must be 1.")
 	t.note("acked lost: acknowledged INSERTs missing on the primary after the run; must be 0 in sync mode.")
+	t.note("old primary acks after: INSERTs the old primary acknowledged after the fault (all runs), kept or not.")
+	t.note("runs ok/all: failed runs (timeouts, or 'disturbed' when the shared operator was redeployed mid-run) are listed below.")
 	return t
 }
 
 // breakdownTable prints the median of each step so the slowest stands out.
 func breakdownTable(rs []runResult, modes []v1alpha1.ReplicationMode, faults []string) *table {
 	t := newTable("Failover breakdown (medians of successful runs)", "fault", "mode",
-		"detect", "fence", "promote", "label", "route", "= first write", "slowest step")
+		"detect", "fence", "promote", "label", "endpoints", "proxy+client", "= first write", "slowest step")
 	steps := []struct {
 		name string
 		f    func(timeline) time.Duration
@@ -92,7 +95,8 @@ func breakdownTable(rs []runResult, modes []v1alpha1.ReplicationMode, faults []s
 		{"fence", func(tl timeline) time.Duration { return step(tl.fenced, tl.gone) }},
 		{"promote", func(tl timeline) time.Duration { return step(tl.gone, tl.promoted) }},
 		{"label", func(tl timeline) time.Duration { return step(tl.promoted, tl.labelled) }},
-		{"route", func(tl timeline) time.Duration { return step(tl.labelled, tl.firstWrite) }},
+		{"endpoints", func(tl timeline) time.Duration { return step(tl.labelled, tl.endpoint) }},
+		{"proxy+client", func(tl timeline) time.Duration { return step(tl.endpoint, tl.firstWrite) }},
 	}
 	for _, f := range faults {
 		for _, m := range modes {
@@ -116,7 +120,8 @@ func breakdownTable(rs []runResult, modes []v1alpha1.ReplicationMode, faults []s
 	t.note("detect: fault → the old primary's pod loses its role label (the operator's fence patch) or is gone, from a pod watch.")
 	t.note("fence: → the old primary's pod is deleted from the API (the operator waits for this before promoting).")
 	t.note("promote: → another postmaster first answers pg_is_in_recovery() = false (each member polled every 50 ms).")
-	t.note("label: → a new pod is labelled primary (pod watch). route: → first INSERT acknowledged through -rw.")
+	t.note("label: → a new pod is labelled primary (pod watch). endpoints: → the -rw EndpointSlice lists its IP (watch).")
+	t.note("proxy+client: → first INSERT acknowledged through the ClusterIP (kube-proxy's iptables sync, then the client's next try).")
 	t.note("Steps overlap when the operator acts before an observer sees the previous step; a step that came first counts 0.")
 	return t
 }
@@ -158,7 +163,7 @@ func lifecycleTable(lc *lifecycle, f *floors) *table {
 		basebackup = f.hostMedian(func(h hostFloor) time.Duration { return h.basebackup })
 		standby = f.hostMedian(func(h hostFloor) time.Duration { return h.standbyStart })
 		// What Kubernetes adds to a pod running initdb + postgres.
-		overhead = bare - f.hostMedian(func(h hostFloor) time.Duration { return h.initdb + h.start })
+		overhead = max(bare-f.hostMedian(func(h hostFloor) time.Duration { return h.initdb + h.start }), 0)
 	}
 	sum := func(ds ...time.Duration) time.Duration {
 		var s time.Duration

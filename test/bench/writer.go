@@ -37,6 +37,7 @@ type write struct {
 	start, end time.Time
 	ok         bool
 	on         incarnation // who acknowledged it
+	err        string      // why it failed; id 0 when connecting failed
 }
 
 const insertSQL = "insert into bench_writes(id) values ($1) returning current_setting('cluster_name'), pg_postmaster_start_time()"
@@ -86,8 +87,10 @@ func (w *writer) run() {
 		}
 		if conn == nil {
 			var err error
+			start := time.Now()
 			if db, conn, err = w.target.open(ctx, 2*time.Second); err != nil {
 				db, conn = nil, nil
+				w.record(write{start: start, end: time.Now(), err: "connect: " + err.Error()})
 				continue
 			}
 		}
@@ -95,13 +98,18 @@ func (w *writer) run() {
 		var err error
 		wr.on, err = scanIncarnation(conn.QueryRowContext(ctx, insertSQL, wr.id))
 		wr.end, wr.ok = time.Now(), err == nil
-		w.mu.Lock()
-		w.log = append(w.log, wr)
-		w.mu.Unlock()
 		if err != nil {
+			wr.err = err.Error()
 			closeConn()
 		}
+		w.record(wr)
 	}
+}
+
+func (w *writer) record(wr write) {
+	w.mu.Lock()
+	w.log = append(w.log, wr)
+	w.mu.Unlock()
 }
 
 // halt stops the writer and returns its log.
@@ -144,7 +152,13 @@ func lostWrites(ctx context.Context, primary pgTarget, log []write) (acked, lost
 	if len(log) == 0 {
 		return 0, 0, nil
 	}
-	lo, hi := log[0].id, log[len(log)-1].id
+	var lo, hi int64
+	for _, wr := range log {
+		if wr.id != 0 && (lo == 0 || wr.id < lo) {
+			lo = wr.id
+		}
+		hi = max(hi, wr.id)
+	}
 	db, conn, err := primary.open(ctx, 10*time.Second)
 	if err != nil {
 		return 0, 0, err

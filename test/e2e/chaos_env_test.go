@@ -88,9 +88,14 @@ func (e *chaosEnv) finish() {
 	e.recorder.Stop()
 	runs, txns := e.bench.Stop()
 	st := e.recorder.Stats()
-	e.t.Logf("recorder: %d writes, %d acknowledged, %d failed, %d committed with a warning (not counted); pgbench: %d runs, %d transactions in completed runs; topology samples: %d",
-		st.Attempts, st.Acked, st.Failures, st.Warned, runs, txns, e.watch.Samples())
+	e.t.Logf("recorder: %d writes, %d acknowledged, %d failed, %d succeeded with a warning (not counted as acknowledged), %d warnings (last: %q); pgbench: %d runs, %d transactions in completed runs; topology samples: %d",
+		st.Attempts, st.Acked, st.Failures, st.WarnedOK, st.Warnings, st.LastWarning, runs, txns, e.watch.Samples())
 	e.t.Logf("chaos summary (%s):\n%s", e.t.Name(), summaryTable(e.results))
+	if e.t.Failed() {
+		for _, text := range e.watch.CrashLogs() {
+			e.t.Log(text)
+		}
+	}
 }
 
 // setMode switches the cluster's replication mode and waits until the

@@ -130,28 +130,42 @@ func injectKillOperator(e *chaosEnv) (injected, error) {
 
 // injectRestartAPIServer stops the API server and starts it again in the
 // background, so the measurements run while it is away: the primary must
-// keep taking writes without the API.
+// keep taking writes without the API. Should the cluster not converge, the
+// test's cleanup still reports how the restart went.
 func injectRestartAPIServer(e *chaosEnv) (injected, error) {
-	done := make(chan error, 1)
 	var down time.Duration
-	in := injected{note: "API server"}
-	stopped := make(chan struct{})
+	var err error
+	stopped, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		var err error
+		defer close(done)
 		down, err = e.f.RestartAPIServer(func() { close(stopped) })
-		done <- err
 	}()
 	select {
 	case <-stopped:
-	case err := <-done:
-		return in, err
+	case <-done:
+		return injected{}, err
 	}
-	in.after = func() error {
-		err := <-done
-		e.t.Logf("the API server was away for %s", down.Round(100*time.Millisecond))
+	reported := false
+	report := func() error {
+		<-done
+		reported = true
+		if err != nil {
+			return fmt.Errorf("restarting the API server: %w", err)
+		}
+		// The next fault must find Service routing live again (see
+		// WaitServiceRouting); how long that took is the infrastructure's
+		// recovery, reported but not held against the operator.
+		took, err := e.topo.WaitServiceRouting(3 * time.Minute)
+		e.t.Logf("the API server was away for %s; Service routing followed a label change again %s after it was back",
+			down.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
 		return err
 	}
-	return in, nil
+	e.t.Cleanup(func() {
+		if !reported {
+			e.t.Logf("API server restart (the test ended before checking it): %v", report())
+		}
+	})
+	return injected{note: "API server", after: report}, nil
 }
 
 func set(keys ...string) map[string]bool {

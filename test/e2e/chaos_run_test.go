@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"postgres-operator.dev/postgres-operator/test/e2e/framework"
@@ -16,19 +17,25 @@ const (
 	// convergeGiveUp is how long a run waits before declaring the cluster
 	// broken; between the two the fault fails but the run goes on.
 	convergeGiveUp = 3 * time.Minute
-	pollInterval   = 200 * time.Millisecond
 )
 
 // chaosResult is one row of the summary table.
 type chaosResult struct {
 	fault, mode, note string
-	writable          time.Duration // to one primary (by label and by answer) that acknowledged a write
-	streaming         time.Duration // to every member streaming and the cluster Ready
-	acked             int           // ids acknowledged from the fault until the check
+	writable          time.Duration // from the fault to one primary (by label and by answer) that acknowledged a write
+	streaming         time.Duration // from the fault to every member streaming and the cluster Ready
+	acked             int           // ids acknowledged from the injection until the check
 	lost              []int64       // acknowledged ids newly missing on the primary
 	twoPrimaries      int           // samples that saw two primaries
 	samples           int           // samples taken in the window
 	failed            bool
+}
+
+// errorf fails the test and marks the row.
+func (e *chaosEnv) errorf(r *chaosResult, format string, args ...any) {
+	e.t.Helper()
+	r.failed = true
+	e.t.Errorf(r.fault+": "+format, args...)
 }
 
 // runFault waits until the cluster is whole, injects the fault and checks
@@ -43,34 +50,46 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 	e.waitConverged("before "+fault.name, nil, convergeGiveUp)
 	r := chaosResult{fault: fault.name, mode: e.mode}
 	badBefore, samplesBefore := len(e.watch.TwoPrimaries(0)), e.watch.Samples()
-	failedBefore := t.Failed()
 
-	start := time.Now()
+	injectAt := time.Now()
 	in, err := fault.inject(e)
 	if err != nil {
 		t.Fatalf("%s: injecting the fault: %v", fault.name, err)
 	}
+	// Times count from when the fault took effect: stopping the API server
+	// alone takes seconds, during which nothing is broken yet.
+	start := time.Now()
 	r.note = in.note
-	t.Logf("%s: injected (%s) in %s", fault.name, in.note, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: injected (%s) in %s", fault.name, in.note, start.Sub(injectAt).Round(time.Millisecond))
 
+	failuresBefore := e.recorder.Stats().Failures
 	r.writable = e.waitWritable(fault.name, start)
+	if st := e.recorder.Stats(); r.writable > 10*time.Second {
+		t.Logf("%s: %d writes failed before one was acknowledged; the last error: %s", fault.name, st.Failures-failuresBefore, st.LastError)
+	}
 	r.streaming = e.waitConverged("after "+fault.name, in.gone, convergeGiveUp).Sub(start)
 	if r.streaming > convergeLimit {
-		t.Errorf("%s: members streaming again after %s, more than %s", fault.name, r.streaming.Round(time.Millisecond), convergeLimit)
+		e.errorf(&r, "members streaming again after %s, more than %s", r.streaming.Round(time.Millisecond), convergeLimit)
 	}
 	if in.after != nil {
 		if err := in.after(); err != nil {
-			t.Errorf("%s: %v", fault.name, err)
+			e.errorf(&r, "%v", err)
 		}
 	}
-	r.lost = e.checkAcked(fault.name)
-	r.acked = e.recorder.AckedBetween(start, time.Now())
+	r.lost = e.newlyLost(fault.name)
+	switch {
+	case len(r.lost) == 0:
+	case e.mode == "sync":
+		e.errorf(&r, "sync mode lost %d acknowledged commits: ids %s", len(r.lost), framework.FormatIDs(r.lost, 20))
+	default:
+		t.Logf("%s: async mode lost %d acknowledged commits: ids %s", fault.name, len(r.lost), framework.FormatIDs(r.lost, 20))
+	}
+	r.acked = e.recorder.AckedBetween(injectAt, time.Now())
 	for _, s := range e.watch.TwoPrimaries(badBefore) {
-		t.Errorf("%s: two primaries seen: %s", fault.name, s)
+		e.errorf(&r, "two primaries seen at %s: %s", s.At.Format("15:04:05.000"), s)
 		r.twoPrimaries++
 	}
 	r.samples = e.watch.Samples() - samplesBefore
-	r.failed = t.Failed() && !failedBefore
 	e.results = append(e.results, r)
 	t.Logf("%s: one primary taking writes after %s, all streaming after %s, %d acked, %d lost, %d samples",
 		fault.name, r.writable.Round(time.Millisecond), r.streaming.Round(time.Millisecond), r.acked, len(r.lost), r.samples)
@@ -82,15 +101,14 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 // acknowledged a write that began after it was seen so.
 func (e *chaosEnv) waitWritable(fault string, start time.Time) time.Duration {
 	var seen time.Time
-	var last framework.Snapshot
 	var took time.Duration
 	framework.Eventually(e.t, convergeGiveUp, fault+": one primary taking writes", func() (bool, error) {
 		if seen.IsZero() {
-			last = e.topo.Sample()
-			if _, ok := last.OnePrimary(); !ok {
-				return false, framework.Errorf("not one primary: %s", last)
+			s := e.topo.Sample()
+			if _, ok := s.OnePrimary(); !ok {
+				return false, framework.Errorf("not one primary: %s", s)
 			}
-			seen = last.At
+			seen = s.At
 		}
 		at, ok := e.recorder.FirstAckStartedAfter(seen)
 		took = at.Sub(start)
@@ -101,21 +119,30 @@ func (e *chaosEnv) waitWritable(fault string, start time.Time) time.Duration {
 }
 
 // waitConverged waits until the cluster is whole (see Topology.Converged)
-// and returns when it was first seen so.
+// and returns when it was first seen so. A convergence slower than
+// convergeLimit logs what it waited for.
 func (e *chaosEnv) waitConverged(what string, gone map[string]bool, timeout time.Duration) time.Time {
+	start := time.Now()
 	var at time.Time
+	var steps []string
 	framework.Eventually(e.t, timeout, what+": every member streaming and the cluster Ready", func() (bool, error) {
 		err := e.topo.Converged(chaosSize, gone, e.mode == "sync")
 		at = time.Now()
+		if err != nil && (len(steps) == 0 || !strings.HasSuffix(steps[len(steps)-1], err.Error())) {
+			steps = append(steps, fmt.Sprintf("%6.1fs %v", at.Sub(start).Seconds(), err))
+		}
 		return err == nil, err
 	})
+	if at.Sub(start) > convergeLimit {
+		e.t.Logf("%s: converged after %s; waited for:\n%s\nmember logs now:\n%s", what, at.Sub(start).Round(time.Millisecond),
+			strings.Join(steps, "\n"), e.topo.MemberLogs(25))
+	}
 	return at
 }
 
-// checkAcked looks up every acknowledged id on the primary and returns the
-// ones newly missing. In sync mode a missing id fails the test: the
-// operator promised that an acknowledged commit survives any single fault.
-func (e *chaosEnv) checkAcked(fault string) []int64 {
+// newlyLost looks up every acknowledged id on the primary and returns
+// the ones missing that were not missing before.
+func (e *chaosEnv) newlyLost(fault string) []int64 {
 	p, ok := e.topo.Sample().OnePrimary()
 	if !ok {
 		e.t.Fatalf("%s: no single primary to check acknowledged ids on", fault)
@@ -132,13 +159,6 @@ func (e *chaosEnv) checkAcked(fault string) []int64 {
 			e.lost[id] = true
 			fresh = append(fresh, id)
 		}
-	}
-	switch {
-	case len(fresh) == 0:
-	case e.mode == "sync":
-		e.t.Errorf("%s: sync mode lost %d acknowledged commits: ids %s", fault, len(fresh), framework.FormatIDs(fresh, 20))
-	default:
-		e.t.Logf("%s: async mode lost %d acknowledged commits: ids %s", fault, len(fresh), framework.FormatIDs(fresh, 20))
 	}
 	return fresh
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,7 +39,7 @@ const faultBudget = 4 * time.Minute
 // and no acknowledged commit lost.
 func TestChaosSync(t *testing.T) {
 	e := newChaosEnv(t, "chaos-sync", "sync", 1)
-	for _, fault := range chaosFaults {
+	for _, fault := range selectedFaults(t, chaosFaults) {
 		if !e.timeLeft(fault.name) {
 			return
 		}
@@ -50,11 +51,12 @@ func TestChaosSync(t *testing.T) {
 // commits lost in the replication lag are reported, not failed.
 func TestChaosAsync(t *testing.T) {
 	e := newChaosEnv(t, "chaos-async", "async", 2)
-	for _, name := range []string{faultForceDeletePrimary, faultKillPostmaster, faultDeleteAll} {
-		if !e.timeLeft(name) {
+	subset := []chaosFault{faultByName(faultForceDeletePrimary), faultByName(faultKillPostmaster), faultByName(faultDeleteAll)}
+	for _, fault := range selectedFaults(t, subset) {
+		if !e.timeLeft(fault.name) {
 			return
 		}
-		e.runFault(faultByName(name))
+		e.runFault(fault)
 	}
 }
 
@@ -76,6 +78,21 @@ func TestChaosRandom(t *testing.T) {
 		e.setMode(mode)
 		e.runFault(fault)
 	}
+}
+
+// selectedFaults is the suite's own list, or the faults CHAOS_ONLY names
+// (comma separated), to replay one fault while debugging it.
+func selectedFaults(t *testing.T, suite []chaosFault) []chaosFault {
+	only := os.Getenv("CHAOS_ONLY")
+	if only == "" {
+		return suite
+	}
+	var out []chaosFault
+	for _, name := range strings.Split(only, ",") {
+		out = append(out, faultByName(name))
+	}
+	t.Logf("CHAOS_ONLY=%s: running only these faults", only)
+	return out
 }
 
 // timeLeft fails the test when the go test timeout would cut the next fault.

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/test/e2e/framework"
@@ -51,8 +53,8 @@ func TestConfigRestartParameterUnderLoad(t *testing.T) {
 	rounds := load.Stop()
 	report := watch.Stop()
 
-	t.Logf("pods began terminating in this order: %v; most members unready at once: %d (%s)",
-		report.Terminated, report.MaxNotReady, report.Worst)
+	t.Logf("pods began terminating in this order: %v; most members unready at once: %d (%s)\nreadiness changes:\n%s",
+		report.Terminated, report.MaxNotReady, report.Worst, strings.Join(report.Timeline, "\n"))
 	assert.ElementsMatch(t, members, report.Terminated, "each member restarted exactly once")
 	if assert.NotEmpty(t, report.Terminated) {
 		assert.Equal(t, primary, report.Terminated[len(report.Terminated)-1], "the primary restarts last")
@@ -79,14 +81,20 @@ func TestConfigRestartParameterUnderLoad(t *testing.T) {
 func waitRolled(t *testing.T, f *framework.Framework, ns, cluster string, before map[string]memberIdentity, timeout time.Duration) {
 	t.Helper()
 	framework.Eventually(t, timeout, "every member restarted and the cluster Ready", func() (bool, error) {
+		pods, err := f.ListMemberPods(ns, cluster)
+		if err != nil {
+			return false, err
+		}
 		var old []string
-		pods := f.MemberPods(t, ns, cluster)
 		for _, p := range pods {
 			if p.UID == before[p.Name].uid || p.DeletionTimestamp != nil {
 				old = append(old, p.Name)
 			}
 		}
-		pgc := f.Cluster(t, ns, cluster)
+		pgc, err := f.PG.PostgresV1alpha1().PostgresClusters(ns).Get(context.Background(), cluster, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
 		st := pgc.Status
 		ready := meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady) && st.ObservedGeneration == pgc.Generation
 		done := len(old) == 0 && len(pods) == len(before) && ready && !st.PendingRestart

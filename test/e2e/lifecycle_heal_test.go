@@ -4,11 +4,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/test/e2e/framework"
@@ -73,8 +77,8 @@ func TestLifecycleReplicaVolumeDeleted(t *testing.T) {
 	f.WaitStreaming(t, ns, primary, pw, replicas, time.Minute)
 	waitRows(t, f, ns, "reclone-3", pw, 300)
 	framework.Eventually(t, time.Minute, "only reclone-3's slot", func() (bool, error) {
-		slots := f.Slots(t, ns, primary, pw)
-		return len(slots) == 1 && slots[0] == "reclone_3", framework.Errorf("slots: %v", slots)
+		slots, err := f.ListSlots(ns, primary, pw)
+		return slices.Equal(slots, []string{"reclone_3"}), framework.Errorf("slots: %v, err %v", slots, err)
 	})
 }
 
@@ -83,4 +87,56 @@ func claimUID(t *testing.T, f *framework.Framework, ns, name string) string {
 	pvc, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return string(pvc.UID)
+}
+
+// A replica is Ready, and behind the -ro Service, only while it streams:
+// when the primary refuses its replication connection the replica leaves
+// -ro, and it comes back once it streams again.
+func TestLifecycleReplicaReadyOnlyWhileStreaming(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "lc-streaming")
+	pw := createReadyCluster(t, f, ns, "stream", 2, "")
+	f.WaitStreaming(t, ns, "stream-1", pw, []string{"stream-2"}, time.Minute)
+	uid := f.Pod(t, ns, "stream-2").UID
+	waitReadyInRO(t, f, ns, "stream-2", true)
+
+	// The replica keeps running and answering queries, but cannot stream.
+	f.Query(t, ns, "stream-1", pw, "alter role replicator nologin")
+	f.Query(t, ns, "stream-1", pw, "select pg_terminate_backend(pid) from pg_stat_replication")
+	waitReadyInRO(t, f, ns, "stream-2", false)
+	requireStandby(t, f, ns, "stream-2", pw)
+
+	f.Query(t, ns, "stream-1", pw, "alter role replicator login")
+	waitReadyInRO(t, f, ns, "stream-2", true)
+	f.WaitStreaming(t, ns, "stream-1", pw, []string{"stream-2"}, time.Minute)
+	f.WaitReady(t, ns, "stream", time.Minute)
+	assert.Equal(t, uid, f.Pod(t, ns, "stream-2").UID, "the same pod came back: nothing was replaced")
+}
+
+// waitReadyInRO waits until a member's pod readiness, and its presence as a
+// ready endpoint of the -ro Service, are as wanted.
+func waitReadyInRO(t *testing.T, f *framework.Framework, ns, member string, want bool) {
+	t.Helper()
+	cluster := member[:strings.LastIndexByte(member, '-')]
+	framework.Eventually(t, 30*time.Second, fmt.Sprintf("%s ready and in -ro: %v", member, want), func() (bool, error) {
+		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), member, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		eps, err := f.Kube.DiscoveryV1().EndpointSlices(ns).List(context.Background(),
+			metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + cluster + "-ro"})
+		if err != nil {
+			return false, err
+		}
+		inRO := false
+		for _, s := range eps.Items {
+			for _, e := range s.Endpoints {
+				if e.TargetRef != nil && e.TargetRef.Name == member && e.Conditions.Ready != nil && *e.Conditions.Ready {
+					inRO = true
+				}
+			}
+		}
+		ready := framework.PodReady(p)
+		return ready == want && inRO == want, framework.Errorf("pod ready %v, ready in -ro %v", ready, inRO)
+	})
 }

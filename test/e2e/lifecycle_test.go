@@ -49,17 +49,19 @@ func TestLifecycleDeleteCluster(t *testing.T) {
 	keptPVC, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), "kept-1-data", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, keptPVC.OwnerReferences, "a retained volume has no owner to be collected with")
-	require.Len(t, childNames(t, f, ns, "gone")["pvc"], 2)
+	children, err := childNames(f, ns, "gone")
+	require.NoError(t, err)
+	require.Len(t, children["pvc"], 2)
 
 	f.KubectlOK(t, "", "-n", ns, "delete", "pgc", "gone", "kept")
 	framework.Eventually(t, 2*time.Minute, "every child of gone deleted", func() (bool, error) {
-		left := childNames(t, f, ns, "gone")
-		return len(left) == 0, framework.Errorf("left: %v", left)
+		left, err := childNames(f, ns, "gone")
+		return err == nil && len(left) == 0, framework.Errorf("left: %v, err %v", left, err)
 	})
 	framework.Eventually(t, 2*time.Minute, "kept's pods, Services and Secrets deleted", func() (bool, error) {
-		left := childNames(t, f, ns, "kept")
+		left, err := childNames(f, ns, "kept")
 		delete(left, "pvc")
-		return len(left) == 0, framework.Errorf("left: %v", left)
+		return err == nil && len(left) == 0, framework.Errorf("left: %v, err %v", left, err)
 	})
 	pvc, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), "kept-1-data", metav1.GetOptions{})
 	require.NoError(t, err, "the retained volume is still there")
@@ -67,32 +69,41 @@ func TestLifecycleDeleteCluster(t *testing.T) {
 	assert.Nil(t, pvc.DeletionTimestamp, "the retained volume is not being deleted")
 }
 
-// childNames lists, by kind, the objects carrying the cluster's label.
-func childNames(t *testing.T, f *framework.Framework, ns, cluster string) map[string][]string {
-	t.Helper()
+// childNames lists, by kind, the objects carrying the cluster's label. It
+// returns an error rather than failing, for polling loops.
+func childNames(f *framework.Framework, ns, cluster string) (map[string][]string, error) {
 	ctx, opts := context.Background(), metav1.ListOptions{LabelSelector: framework.ClusterLabel + "=" + cluster}
+	core := f.Kube.CoreV1()
 	out := map[string][]string{}
-	pods, err := f.Kube.CoreV1().Pods(ns).List(ctx, opts)
-	require.NoError(t, err)
+	pods, err := core.Pods(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range pods.Items {
 		out["pod"] = append(out["pod"], o.Name)
 	}
-	svcs, err := f.Kube.CoreV1().Services(ns).List(ctx, opts)
-	require.NoError(t, err)
+	svcs, err := core.Services(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range svcs.Items {
 		out["service"] = append(out["service"], o.Name)
 	}
-	secrets, err := f.Kube.CoreV1().Secrets(ns).List(ctx, opts)
-	require.NoError(t, err)
+	secrets, err := core.Secrets(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range secrets.Items {
 		out["secret"] = append(out["secret"], o.Name)
 	}
-	pvcs, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, opts)
-	require.NoError(t, err)
+	pvcs, err := core.PersistentVolumeClaims(ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
 	for _, o := range pvcs.Items {
 		out["pvc"] = append(out["pvc"], o.Name)
 	}
-	return out
+	return out, nil
 }
 
 // `kubectl get pgc` shows the printer columns and `kubectl describe pgc`
@@ -105,7 +116,7 @@ func TestLifecycleDescribeAndGet(t *testing.T) {
 
 	get := f.KubectlOK(t, "", "-n", ns, "get", "pgc", "desc")
 	assert.Regexp(t, `(?m)^NAME\s+SIZE\s+READY\s+PRIMARY\s+PHASE\s+AGE\s*$`, get)
-	assert.Regexp(t, `(?m)^desc\s+2\s+2\s+desc-1\s+Running\s+\d+[sm]\s*$`, get)
+	assert.Regexp(t, `(?m)^desc\s+2\s+2\s+desc-1\s+Running\s+\d+[smh]\S*\s*$`, get)
 
 	desc := f.KubectlOK(t, "", "-n", ns, "describe", "pgc", "desc")
 	for _, want := range []string{
@@ -121,10 +132,11 @@ func TestLifecycleDescribeAndGet(t *testing.T) {
 	// A switchover to a member that does not exist is refused with a
 	// Warning that says why.
 	f.KubectlOK(t, "", "-n", ns, "annotate", "pgc", "desc", "postgres-operator.dev/switchover=desc-9")
+	refused := regexp.MustCompile(`Warning\s+SwitchoverRefused\s+.*switchover to "desc-9" refused`)
 	framework.Eventually(t, time.Minute, "the refusal in describe", func() (bool, error) {
-		d := f.KubectlOK(t, "", "-n", ns, "describe", "pgc", "desc")
-		ok := regexp.MustCompile(`Warning\s+SwitchoverRefused\s+.*switchover to "desc-9" refused`).MatchString(d)
-		return ok, framework.Errorf("events: %s", d[max(strings.LastIndex(d, "Events:"), 0):])
+		r := f.Run("", "-n", ns, "describe", "pgc", "desc")
+		d := r.Stdout
+		return r.Err == nil && refused.MatchString(d), framework.Errorf("err %v, events: %s", r.Err, d[max(strings.LastIndex(d, "Events:"), 0):])
 	})
 	pgc := f.WaitReady(t, ns, "desc", time.Minute)
 	assert.Equal(t, "desc-1", pgc.Status.Primary, "a refused switchover changes nothing")

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,8 +35,8 @@ func TestScaleDownAndUp(t *testing.T) {
 	_, replicas = f.Roles(t, ns, "scale")
 	assert.Equal(t, []string{"scale-2"}, replicas)
 	framework.Eventually(t, time.Minute, "scale-3's slot dropped", func() (bool, error) {
-		slots := f.Slots(t, ns, primary, pw)
-		return len(slots) == 1 && slots[0] == "scale_2", framework.Errorf("slots: %v", slots)
+		slots, err := f.ListSlots(ns, primary, pw)
+		return slices.Equal(slots, []string{"scale_2"}), framework.Errorf("slots: %v, err %v", slots, err)
 	})
 
 	f.KubectlOK(t, "", "-n", ns, "scale", "pgc/scale", "--replicas=3")

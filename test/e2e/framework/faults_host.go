@@ -106,12 +106,18 @@ func (f *Framework) ComponentPIDs() (map[string]int, error) {
 	return pids, nil
 }
 
+// apiServerGrace is how long kube-apiserver gets to exit after SIGTERM
+// before SIGKILL, as hack/lib/cluster-down.sh gives it: its graceful
+// shutdown otherwise waits 60 s for long-running requests to end.
+const apiServerGrace = 5 * time.Second
+
 // RestartAPIServer stops the local cluster's kube-apiserver with SIGTERM
-// and starts it again with `hack/local-cluster.sh up`, which starts only
-// what is not running. It checks that: afterwards the API server has a
-// new PID and every other component its old one. down is the time the API
-// server was away, from the signal to `up` returning (which waits for
-// /readyz). stopped, if set, is called once the old process is dead.
+// (SIGKILL after apiServerGrace) and starts it again with
+// `hack/local-cluster.sh up`, which starts only what is not running. It
+// checks that: afterwards the API server has a new PID and every other
+// component its old one. down is the time the API server was away, from
+// the signal to `up` returning (which waits for /readyz). stopped, if set,
+// is called once the old process is dead.
 func (f *Framework) RestartAPIServer(stopped func()) (down time.Duration, err error) {
 	before, err := f.ComponentPIDs()
 	if err != nil {
@@ -122,10 +128,7 @@ func (f *Framework) RestartAPIServer(stopped func()) (down time.Duration, err er
 		return 0, fmt.Errorf("kube-apiserver is not running (PID files: %v)", before)
 	}
 	start := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return 0, err
-	}
-	if err := waitDead(pid, 30*time.Second); err != nil {
+	if err := stopProcess(pid, apiServerGrace); err != nil {
 		return 0, err
 	}
 	if stopped != nil {
@@ -174,4 +177,18 @@ func (f *Framework) localClusterUp() error {
 		return fmt.Errorf("hack/local-cluster.sh up: %w: %s", err, out)
 	}
 	return nil
+}
+
+// stopProcess sends SIGTERM, and SIGKILL if pid still runs after grace.
+func stopProcess(pid int, grace time.Duration) error {
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	if waitDead(pid, grace) == nil {
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	return waitDead(pid, 10*time.Second)
 }

@@ -16,7 +16,9 @@ import (
 
 // Pgbench keeps the host's pgbench running against one address: background
 // write load during faults. pgbench gives up on a client whose connection
-// breaks, so each run that ends is followed by another until Stop.
+// breaks, so each run that ends is followed by another until Stop. Runs
+// last a minute at most, so that most of them end on their own and print
+// their totals.
 type Pgbench struct {
 	host, password string
 	args           []string
@@ -45,7 +47,7 @@ func StartPgbench(host, password string, clients, rate int) *Pgbench {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pgbench{host: host, password: password, cancel: cancel, done: make(chan struct{}),
 		args: []string{"-h", host, "-p", "5432", "-U", "postgres", "-n", "-c", strconv.Itoa(clients), "-j", "1",
-			"-R", strconv.Itoa(rate), "-T", "3600", "postgres"}}
+			"-R", strconv.Itoa(rate), "-T", "60", "postgres"}}
 	go p.loop(ctx)
 	return p
 }

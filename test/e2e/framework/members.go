@@ -42,11 +42,21 @@ spec:
 // MemberPods lists the cluster's member pods, sorted by ordinal.
 func (f *Framework) MemberPods(t testing.TB, ns, cluster string) []corev1.Pod {
 	t.Helper()
-	list, err := f.Kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: ClusterLabel + "=" + cluster})
+	pods, err := f.ListMemberPods(ns, cluster)
 	require.NoError(t, err)
+	return pods
+}
+
+// ListMemberPods is MemberPods for polling loops, where an error (the API
+// server restarting under a chaos test) means "not yet".
+func (f *Framework) ListMemberPods(ns, cluster string) ([]corev1.Pod, error) {
+	list, err := f.Kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: ClusterLabel + "=" + cluster})
+	if err != nil {
+		return nil, err
+	}
 	pods := list.Items
 	slices.SortFunc(pods, func(a, b corev1.Pod) int { return Ordinal(a.Name) - Ordinal(b.Name) })
-	return pods
+	return pods, nil
 }
 
 // Ordinal parses the ordinal of a member name such as "demo-3".
@@ -106,11 +116,18 @@ func (f *Framework) WaitStreaming(t testing.TB, ns, primary, password string, st
 // Slots lists the physical replication slots on a member, sorted.
 func (f *Framework) Slots(t testing.TB, ns, pod, password string) []string {
 	t.Helper()
-	out := f.Query(t, ns, pod, password, "select slot_name from pg_replication_slots where slot_type = 'physical' order by 1")
-	if out == "" {
-		return nil
+	slots, err := f.ListSlots(ns, pod, password)
+	require.NoError(t, err)
+	return slots
+}
+
+// ListSlots is Slots for polling loops.
+func (f *Framework) ListSlots(ns, pod, password string) ([]string, error) {
+	out, err := f.PSQL(ns, "", pod, password, "select slot_name from pg_replication_slots where slot_type = 'physical' order by 1")
+	if err != nil || out == "" {
+		return nil, err
 	}
-	return strings.Split(out, "\n")
+	return strings.Split(out, "\n"), nil
 }
 
 // PodLog returns the log of a pod's postgres container.

@@ -35,6 +35,7 @@ type RollWatch struct {
 	stop        chan struct{}
 	stopOnce    sync.Once
 	pendingSeen bool
+	wasDown     map[string]bool
 }
 
 // RollReport is what a RollWatch saw.
@@ -47,13 +48,17 @@ type RollReport struct {
 	Terminated []string
 	// PendingRestartSeen is true if status.pendingRestart was ever true.
 	PendingRestartSeen bool
+	// Timeline lists each member's changes between ready and not ready,
+	// with the time the watch saw them.
+	Timeline []string
 }
 
 // WatchRoll starts watching the given members of a cluster. Every member
 // must be ready when it starts.
 func (f *Framework) WatchRoll(t testing.TB, ns, cluster string, members []string) *RollWatch {
 	t.Helper()
-	w := &RollWatch{members: members, pods: map[string]*corev1.Pod{}, seen: map[types.UID]bool{}, stop: make(chan struct{})}
+	w := &RollWatch{members: members, pods: map[string]*corev1.Pod{}, seen: map[types.UID]bool{}, stop: make(chan struct{}),
+		wasDown: map[string]bool{}}
 	pods := informers.NewSharedInformerFactoryWithOptions(f.Kube, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = ClusterLabel + "=" + cluster }))
 	podInf := pods.Core().V1().Pods().Informer()
@@ -90,6 +95,7 @@ func (w *RollWatch) Stop() RollReport {
 	defer w.mu.Unlock()
 	r := w.report
 	r.Terminated = append([]string(nil), r.Terminated...)
+	r.Timeline = append([]string(nil), r.Timeline...)
 	r.PendingRestartSeen = w.pendingSeen
 	return r
 }
@@ -152,15 +158,21 @@ func (w *RollWatch) evaluate() {
 		return
 	}
 	var down []string
+	now := time.Now().Format("15:04:05.000")
 	for _, m := range w.members {
 		p := w.pods[m]
-		if p == nil || p.DeletionTimestamp != nil || !PodReady(p) {
+		isDown := p == nil || p.DeletionTimestamp != nil || !PodReady(p)
+		if isDown {
 			down = append(down, m)
+		}
+		if isDown != w.wasDown[m] {
+			w.wasDown[m] = isDown
+			w.report.Timeline = append(w.report.Timeline, fmt.Sprintf("%s %s ready=%v", now, m, !isDown))
 		}
 	}
 	if len(down) > w.report.MaxNotReady {
 		sort.Strings(down)
 		w.report.MaxNotReady = len(down)
-		w.report.Worst = fmt.Sprintf("at %s not ready: %s", time.Now().Format("15:04:05.000"), strings.Join(down, ", "))
+		w.report.Worst = fmt.Sprintf("at %s not ready: %s", now, strings.Join(down, ", "))
 	}
 }

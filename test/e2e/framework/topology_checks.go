@@ -43,21 +43,40 @@ func (tp *Topology) Converged(size int, gone map[string]bool, sync bool) error {
 	if !ok {
 		return fmt.Errorf("not exactly one primary: %s", s)
 	}
-	if err := tp.streaming(primary.IP, replicas, sync); err != nil {
+	if err := tp.streaming(primary, replicas, sync); err != nil {
 		return fmt.Errorf("on primary %s: %w", primary.Name, err)
 	}
 	return tp.clusterReady(size)
 }
 
+// streamLook is one reading of pg_stat_replication on the primary.
+type streamLook struct {
+	primary string
+	pids    map[string]string // walsender PID by standby
+	flush   map[string]uint64 // flushed LSN by standby
+	current uint64            // the primary's WAL position
+}
+
 // streaming checks pg_stat_replication on the primary: one streaming row
-// per replica, nothing else.
-func (tp *Topology) streaming(primaryIP string, replicas []string, sync bool) error {
-	rows, err := queryRows(primaryIP, tp.pw, "select application_name, state, sync_state from pg_stat_replication order by 1")
+// per replica, nothing else, and a stream that lasts and advances. One
+// look is not enough: a standby that diverged from the primary's timeline
+// reconnects in a loop and shows as "streaming" for a moment each time. So
+// a replica counts as streaming when two looks in a row show the same
+// walsender, and the second one has flushed at least what the primary had
+// written at the first.
+func (tp *Topology) streaming(primary MemberView, replicas []string, sync bool) error {
+	rows, err := queryRows(primary.IP, tp.pw, `select coalesce(r.application_name, ''), r.state, r.sync_state, r.pid,
+		r.flush_lsn::text, c.lsn::text from (select pg_current_wal_lsn() lsn) c left join pg_stat_replication r on true order by 1`)
 	if err != nil {
 		return err
 	}
+	look := streamLook{primary: primary.Name, pids: map[string]string{}, flush: map[string]uint64{}}
 	var names []string
 	for _, r := range rows {
+		look.current = parseLSN(r[5])
+		if r[0] == "" {
+			continue // no standby at all
+		}
 		names = append(names, r[0])
 		if r[1] != "streaming" {
 			return fmt.Errorf("standby %s is %s, not streaming", r[0], r[1])
@@ -65,13 +84,42 @@ func (tp *Topology) streaming(primaryIP string, replicas []string, sync bool) er
 		if sync && r[2] != "quorum" && r[2] != "sync" {
 			return fmt.Errorf("sync mode, but standby %s is %s", r[0], r[2])
 		}
+		look.pids[r[0]], look.flush[r[0]] = r[3], parseLSN(r[4])
 	}
 	slices.Sort(replicas)
 	if !slices.Equal(names, replicas) {
 		return fmt.Errorf("streaming standbys %v, want %v", names, replicas)
 	}
+	tp.mu.Lock()
+	prev := tp.lastLook
+	tp.lastLook = look
+	tp.mu.Unlock()
+	if prev.primary != look.primary {
+		return fmt.Errorf("streaming: taking a second look")
+	}
+	for _, name := range names {
+		if prev.pids[name] != look.pids[name] {
+			return fmt.Errorf("standby %s reconnected (walsender %s, then %s)", name, prev.pids[name], look.pids[name])
+		}
+		if look.flush[name] < prev.current {
+			return fmt.Errorf("standby %s has flushed %s, less than the primary had written a look ago (%s)", name,
+				formatLSN(look.flush[name]), formatLSN(prev.current))
+		}
+	}
 	return nil
 }
+
+// parseLSN parses PostgreSQL's "hi/lo" hexadecimal WAL positions; a NULL
+// (empty) position is zero.
+func parseLSN(s string) uint64 {
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
+		return 0
+	}
+	return hi<<32 | lo
+}
+
+func formatLSN(l uint64) string { return fmt.Sprintf("%X/%X", l>>32, l&0xFFFFFFFF) }
 
 // clusterReady checks the PostgresCluster's status.
 func (tp *Topology) clusterReady(size int) error {

@@ -28,8 +28,10 @@ type Recorder struct {
 	startAt  []time.Time // when the acknowledged attempt began
 	attempts int64
 	failures int64
-	warned   int64 // commits reported with a warning: never counted as acknowledged
+	warnings int64 // WARNING notices received
+	warnedOK int64 // successful commits that came with a warning: never counted as acknowledged
 	lastErr  string
+	lastWarn string
 
 	stop chan struct{}
 	done chan struct{}
@@ -92,7 +94,7 @@ func (r *Recorder) insert(db *sql.DB, id int64) error {
 	start := time.Now()
 	r.mu.Lock()
 	r.attempts++
-	warnedBefore := r.warned
+	warnedBefore := r.warnings
 	r.mu.Unlock()
 	_, err := db.Exec("insert into "+AckTable+" (id) values ($1)", id)
 	r.mu.Lock()
@@ -101,9 +103,10 @@ func (r *Recorder) insert(db *sql.DB, id int64) error {
 	case err != nil:
 		r.failures++
 		r.lastErr = err.Error()
-	case r.warned != warnedBefore:
+	case r.warnings != warnedBefore:
 		// "committed locally, but might not have been replicated": not an
 		// acknowledgement a sync-mode client may rely on.
+		r.warnedOK++
 	default:
 		r.acked = append(r.acked, id)
 		r.ackedAt = append(r.ackedAt, time.Now())
@@ -123,22 +126,25 @@ func (r *Recorder) fail(err error) {
 func (r *Recorder) onNotice(n *pq.Error) {
 	if n.Severity == "WARNING" {
 		r.mu.Lock()
-		r.warned++
+		r.warnings++
+		r.lastWarn = n.Message
 		r.mu.Unlock()
 	}
 }
 
 // RecorderStats are counters for reports.
 type RecorderStats struct {
-	Attempts, Acked, Failures, Warned int64
-	LastError                         string
+	Attempts, Acked, Failures int64
+	Warnings, WarnedOK        int64
+	LastError, LastWarning    string
 }
 
 // Stats returns the counters so far.
 func (r *Recorder) Stats() RecorderStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return RecorderStats{Attempts: r.attempts, Acked: int64(len(r.acked)), Failures: r.failures, Warned: r.warned, LastError: r.lastErr}
+	return RecorderStats{Attempts: r.attempts, Acked: int64(len(r.acked)), Failures: r.failures,
+		Warnings: r.warnings, WarnedOK: r.warnedOK, LastError: r.lastErr, LastWarning: r.lastWarn}
 }
 
 // Acked returns a copy of every acknowledged id.
@@ -211,11 +217,11 @@ func execOnce(host, password, stmt string) error {
 }
 
 // FormatIDs shortens a list of ids for a log line.
-func FormatIDs(ids []int64, max int) string {
+func FormatIDs(ids []int64, limit int) string {
 	var b strings.Builder
 	for i, id := range ids {
-		if i == max {
-			fmt.Fprintf(&b, " ... (%d more)", len(ids)-max)
+		if i == limit {
+			fmt.Fprintf(&b, " ... (%d more)", len(ids)-limit)
 			break
 		}
 		if i > 0 {
