@@ -140,11 +140,12 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 // streams from the primary. It is role-agnostic so a promoted replica stays
 // ready without waiting for its label file to refresh. psql exits 0 whatever
 // a query returns, so a standby that is not streaming raises an error, which
-// makes psql exit 1 and names the reason in the probe's output.
+// makes psql exit 1 and names the reason in the probe's output. The body is
+// quoted with a named tag: the kubelet expands "$$" in a command to "$".
 func readinessProbe() *corev1.Probe {
-	const check = "DO $$BEGIN IF pg_is_in_recovery() AND NOT EXISTS " +
+	const check = "DO $probe$BEGIN IF pg_is_in_recovery() AND NOT EXISTS " +
 		"(SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') " +
-		"THEN RAISE EXCEPTION 'standby is not streaming from the primary'; END IF; END$$"
+		"THEN RAISE EXCEPTION 'standby is not streaming from the primary'; END IF; END$probe$"
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
 			"psql", "-h", runDir, "-U", "postgres", "-d", "postgres", "-XAtq", "-c", check,
