@@ -14,5 +14,5 @@ make --no-print-directory deploy
 export E2E_KUBECONFIG=$(hack/local-cluster.sh kubeconfig)
 export E2E_KUBECTL=$ROOT/.local-cluster/bin/kubectl
 go test -tags e2e -count=1 -timeout "${E2E_TIMEOUT:-40m}" -v ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... 2>&1 |
-	grep -vE '^=== (RUN|PAUSE|CONT)' # keep the log readable; results and failures stay
+	grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)' # keep the log readable; results and failures stay
 exit "${PIPESTATUS[0]}"
