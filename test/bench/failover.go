@@ -118,19 +118,47 @@ func (b *failoverBench) recreate(ctx context.Context, c *foCluster) error {
 
 // runAll interleaves the faults run by run, so that slow phases of the
 // shared machine spread over all of them.
-func (b *failoverBench) runAll(ctx context.Context, faults []string, runs int) {
+func (b *failoverBench) runAll(ctx context.Context, faults []string, runs int) error {
+	failedInARow := 0
 	for i := 1; i <= runs; i++ {
 		for _, c := range b.clusters {
 			for _, f := range faults {
-				if ctx.Err() != nil {
-					return
+				if err := b.e.waitAPI(ctx); err != nil {
+					return err
 				}
 				r := b.runOne(ctx, c, f, i)
 				b.results = append(b.results, r)
 				printRun(r, runs)
+				if r.err == "" || strings.HasPrefix(r.err, disturbed) {
+					failedInARow = 0
+				} else if failedInARow++; failedInARow >= maxFailedInARow {
+					return fmt.Errorf("%d runs in a row failed; giving up on the remaining runs", failedInARow)
+				}
 			}
 		}
 	}
+	return nil
+}
+
+// maxFailedInARow stops a scenario that no longer measures anything.
+const maxFailedInARow = 6
+
+// disturbed starts the error of a run spoilt by an operator restart.
+const disturbed = "disturbed:"
+
+// waitAPI returns once the API server answers. The local cluster is
+// shared and is sometimes restarted: a run started meanwhile would only
+// time out. It gives up after 5 minutes.
+func (e *env) waitAPI(ctx context.Context) error {
+	var logged bool
+	return poll(ctx, 5*time.Minute, 5*time.Second, func() (bool, error) {
+		_, err := e.kube.Discovery().ServerVersion()
+		if err != nil && !logged {
+			logf("the API server does not answer (%v); waiting up to 5 minutes", err)
+			logged = true
+		}
+		return err == nil, err
+	})
 }
 
 // runOne waits for a settled cluster, starts the observer and the writer,
@@ -154,7 +182,7 @@ func (b *failoverBench) runOne(ctx context.Context, c *foCluster, fault string, 
 	leader := e.operatorIdentity(ctx)
 	defer func() {
 		if now := e.operatorIdentity(ctx); now != leader && r.err == "" {
-			r.err = fmt.Sprintf("disturbed: the operator restarted during the run (%s → %s); excluded", leader, now)
+			r.err = fmt.Sprintf("%s the operator restarted during the run (%s → %s); excluded", disturbed, leader, now)
 		}
 	}()
 	o, err := e.startObserver(ctx, c.ns, c.name, c.password)

@@ -57,12 +57,12 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "PostgreSQL binaries for the host floors")
 	flag.StringVar(&o.image, "image", "localhost/postgres:15", "PostgreSQL image of the bare-pod floor")
 	flag.IntVar(&o.runs, "runs", 20, "runs per fault and replication mode of the failover scenario")
-	flag.IntVar(&o.lifecycleRuns, "lifecycle-runs", 5, "runs of each lifecycle figure and of the floors")
+	flag.IntVar(&o.lifecycleRuns, "lifecycle-runs", 4, "runs of each lifecycle figure and of the floors")
 	flag.IntVar(&o.switchoverRuns, "switchover-runs", 5, "switchover runs per replication mode")
 	flag.IntVar(&o.recoveryRuns, "recovery-runs", 3, "all-pods-deleted runs per replication mode")
 	flag.IntVar(&o.idleClusters, "idle-clusters", 10, "idle clusters of size 1 for the operator's cost")
 	flag.DurationVar(&o.steady, "steady", time.Minute, "steady-state window of the idle scenario")
-	flag.DurationVar(&o.quiet, "quiet", 15*time.Second, "wait after the idle clusters are Ready before the window")
+	flag.DurationVar(&o.quiet, "quiet", 10*time.Second, "wait after the idle clusters are Ready before the window")
 	flag.DurationVar(&o.overheadWindow, "overhead-window", 20*time.Second, "sampling window of the per-pod overhead")
 	flag.DurationVar(&o.timeout, "timeout", 120*time.Second, "a step that takes longer fails its run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the benchmark's namespaces")
@@ -216,17 +216,23 @@ func runFaults(ctx context.Context, e *env, emit func(*table), fail func(string,
 		return
 	}
 	if o.selected("failover") {
-		b.runAll(ctx, o.faults, o.runs)
+		if err := b.runAll(ctx, o.faults, o.runs); err != nil {
+			fail("failover", err)
+		}
 		emit(faultTable("Failover (issue 5): fault → first write through -rw", b.results, o.modes, o.faults))
 		emit(breakdownTable(b.results, o.modes, o.faults))
 	}
 	if o.selected("switchover") {
-		b.runAll(ctx, []string{faultSwitchover}, o.switchoverRuns)
+		if err := b.runAll(ctx, []string{faultSwitchover}, o.switchoverRuns); err != nil {
+			fail("switchover", err)
+		}
 		emit(faultTable("Switchover: annotation → first write on the new primary", b.results, o.modes, []string{faultSwitchover}))
 		emit(breakdownTable(b.results, o.modes, []string{faultSwitchover}))
 	}
 	if o.selected("recovery") {
-		b.runAll(ctx, []string{faultAllPods}, o.recoveryRuns)
+		if err := b.runAll(ctx, []string{faultAllPods}, o.recoveryRuns); err != nil {
+			fail("recovery", err)
+		}
 		emit(faultTable("Every pod deleted at once: → first write, → all members ready (settled)", b.results, o.modes, []string{faultAllPods}))
 	}
 	t := newTable("Safety checks of the fault runs", "finding")

@@ -77,6 +77,9 @@ func (t *table) String() string {
 			widths[i] = max(widths[i], len(c))
 		}
 	}
+	if len(t.rows) == 1 {
+		t.rows = append(t.rows, []string{"(no runs)"})
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n== %s\n", t.title)
 	for n, r := range t.rows {
