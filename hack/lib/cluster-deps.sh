@@ -14,7 +14,10 @@ DEB_PACKAGES=(
 
 deps_missing() {
 	local installed
-	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${DEB_PACKAGES[@]}" 2>/dev/null | awk '/install ok installed/ {print $1}')
+	# dpkg-query exits 1 when any package is unknown, which is exactly the
+	# case this function is for: its status must not end the script.
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${DEB_PACKAGES[@]}" 2>/dev/null || true)
+	installed=$(awk '/install ok installed/ {print $1}' <<<"$installed")
 	local p
 	for p in "${DEB_PACKAGES[@]}"; do
 		grep -qx "$p" <<<"$installed" || echo "$p"
