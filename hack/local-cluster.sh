@@ -9,7 +9,9 @@
 #   hack/local-cluster.sh status              components and node readiness
 #   hack/local-cluster.sh kubeconfig          path of the admin kubeconfig
 #   hack/local-cluster.sh load-image FILE...  import docker/OCI archives into the node
-set -euo pipefail
+set -Eeuo pipefail
+# An unexpected failure names its place instead of ending the script silently.
+trap 'echo "local-cluster.sh: command failed (exit $?) at ${BASH_SOURCE[0]##*/}:${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)
 # shellcheck source=SCRIPTDIR/lib/cluster-env.sh
