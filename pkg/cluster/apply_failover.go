@@ -43,7 +43,9 @@ func (c *Cluster) fenceWithGrace(ctx context.Context, pgc *v1alpha1.PostgresClus
 			"labels":      map[string]any{RoleLabel: nil},
 			"annotations": map[string]any{FencedAnnotation: "true"},
 		}}
-		if err := c.patchPod(ctx, pgc.Namespace, m.name, patch); err != nil {
+		if err := c.patchPod(ctx, pgc.Namespace, m.name, patch); apierrors.IsNotFound(err) {
+			return nil // already gone: the lister had not seen it yet
+		} else if err != nil {
 			return err
 		}
 	}

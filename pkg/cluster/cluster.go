@@ -5,11 +5,11 @@ package cluster
 
 import (
 	"context"
-
-	corev1 "k8s.io/api/core/v1"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -133,6 +133,13 @@ func (c *Cluster) pass(ctx context.Context) {
 
 	progressed, err := c.reconcile(ctx, pgc)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return // stopped mid-pass: nothing to report
+	case err != nil && namespaceTerminating(err):
+		// The namespace goes away with everything in it, this cluster
+		// included; the registry stops the runner when it is deleted.
+		klog.FromContext(ctx).V(2).Info("Namespace is being deleted; not retrying", "err", err)
+		return
 	case err != nil:
 		klog.FromContext(ctx).Error(err, "Reconcile pass failed")
 		c.failing = true
@@ -147,4 +154,10 @@ func (c *Cluster) pass(ctx context.Context) {
 		c.quick++
 		c.poke()
 	}
+}
+
+// namespaceTerminating reports whether the API refused a write because the
+// cluster's namespace is being deleted.
+func namespaceTerminating(err error) bool {
+	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }

@@ -35,7 +35,7 @@ type chaosResult struct {
 func (e *chaosEnv) errorf(r *chaosResult, format string, args ...any) {
 	e.t.Helper()
 	r.failed = true
-	e.t.Errorf(r.fault+": "+format, args...)
+	framework.Fail(e.t, r.fault+": "+format, args...)
 }
 
 // runFault waits until the cluster is whole, injects the fault and checks
@@ -54,7 +54,7 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 	injectAt := time.Now()
 	in, err := fault.inject(e)
 	if err != nil {
-		t.Fatalf("%s: injecting the fault: %v", fault.name, err)
+		framework.Fatalf(t, "%s: injecting the fault: %v", fault.name, err)
 	}
 	// Times count from when the fault took effect: stopping the API server
 	// alone takes seconds, during which nothing is broken yet.
@@ -145,7 +145,7 @@ func (e *chaosEnv) waitConverged(what string, gone map[string]bool, timeout time
 func (e *chaosEnv) newlyLost(fault string) []int64 {
 	p, ok := e.topo.Sample().OnePrimary()
 	if !ok {
-		e.t.Fatalf("%s: no single primary to check acknowledged ids on", fault)
+		framework.Fatalf(e.t, "%s: no single primary to check acknowledged ids on", fault)
 	}
 	var missing []int64
 	framework.Eventually(e.t, 30*time.Second, "acknowledged ids read on the primary", func() (bool, error) {

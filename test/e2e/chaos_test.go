@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
 )
 
 // The randomized run: CHAOS_FAULTS (or -chaos.faults) faults, CI runs the
@@ -99,7 +101,7 @@ func selectedFaults(t *testing.T, suite []chaosFault) []chaosFault {
 func (e *chaosEnv) timeLeft(next string) bool {
 	deadline, ok := e.t.Deadline()
 	if ok && time.Until(deadline) < faultBudget {
-		e.t.Errorf("stopping before %s after %d faults: less than %s left before the test timeout (raise -timeout)",
+		framework.Fail(e.t, "stopping before %s after %d faults: less than %s left before the test timeout (raise -timeout)",
 			next, len(e.results), faultBudget)
 		return false
 	}

@@ -97,6 +97,7 @@ func (f *Framework) Namespace(t testing.TB, prefix string) string {
 	t.Cleanup(func() {
 		if t.Failed() {
 			f.Diagnose(t, ns.Name)
+			logRecap(t)
 		}
 		_ = f.Kube.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
@@ -131,7 +132,7 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 		}
 		lastErr = err
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+			Fatalf(t, "timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
