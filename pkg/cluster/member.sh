@@ -120,6 +120,12 @@ prepare_data() {
 
 mkdir -p "$RUN_DIR"
 export PGPASSFILE="$PASSFILE"
+# libpq waits for a TCP connect as long as the kernel retries SYNs (about two
+# minutes). Right after a failover the -rw Service address can still lead to
+# the dead primary for a moment, and psql, pg_rewind or pg_basebackup would
+# hang on it; a bounded attempt fails fast and is retried on a fresh
+# connection, which reaches the new primary.
+export PGCONNECT_TIMEOUT=3
 write_passfile
 write_hba
 prepare_data
