@@ -62,8 +62,15 @@ func (m *member) fenced() bool { return m.pod != nil && m.pod.Annotations[Fenced
 
 // planFailover handles a lost or absent primary once the cluster is
 // initialized. The order of its checks is what makes two primaries
-// impossible: a fenced pod must be gone before anything is promoted, and a
-// promoted-but-unlabelled member is labelled before any other promotion.
+// impossible: a fenced pod must be gone, or in a terminal phase, before
+// anything is promoted, and a promoted-but-unlabelled member is labelled
+// before any other promotion.
+//
+// A terminal phase (Failed, Succeeded) is as good as gone: the kubelet sets
+// it only once every container has exited, a pod never leaves it, and with
+// restartPolicy Never no container of the pod starts again. Waiting for
+// such a pod to vanish from the API would add the kubelet's clean-up time,
+// about two seconds, to every failover after a crash.
 func planFailover(in planInput) (action, bool) {
 	if !in.cluster.Status.Initialized {
 		return action{}, false
@@ -77,7 +84,7 @@ func planFailover(in planInput) (action, bool) {
 			return action{kind: actFence, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("deleting the fenced primary %s", m.name)}, true
 		}
-		if m.fenced() {
+		if m.fenced() && !podFailed(m.pod) {
 			return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("fencing %s: waiting until its pod is gone before promoting", m.name)}, true
 		}

@@ -11,7 +11,7 @@ import (
 type timeline struct {
 	t0         time.Time
 	fenced     time.Time // the old primary's pod lost its role label (or was gone)
-	gone       time.Time // the old primary's pod was deleted from the API
+	gone       time.Time // the old primary's pod was deleted from the API, or fenced in a terminal phase
 	promoted   time.Time // another incarnation first answered pg_is_in_recovery() = false
 	labelled   time.Time // another pod was labelled primary
 	endpoint   time.Time // the -rw EndpointSlice routes to that pod's IP
@@ -35,7 +35,9 @@ func (o *observer) timeline(t0 time.Time, old podEvent, oldInc incarnation, log 
 		if ev.uid == old.uid && tl.fenced.IsZero() && (ev.deleted || ev.role != "primary" || ev.fenced) {
 			tl.fenced = ev.at
 		}
-		if ev.uid == old.uid && ev.deleted && tl.gone.IsZero() {
+		// A fenced pod whose containers have all exited for good is as
+		// dead as a deleted one: the operator promotes without waiting.
+		if ev.uid == old.uid && (ev.deleted || ev.terminal && ev.role != "primary") && tl.gone.IsZero() {
 			tl.gone = ev.at
 		}
 		if ev.uid != old.uid && !ev.deleted && ev.role == "primary" && tl.labelled.IsZero() {

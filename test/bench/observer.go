@@ -32,6 +32,7 @@ type podEvent struct {
 	role     string
 	fenced   bool
 	deleting bool
+	terminal bool  // phase Failed or Succeeded: every container has exited for good
 	grace    int64 // deletionGracePeriodSeconds, -1 when not deleting
 	ip       string
 }
@@ -170,7 +171,8 @@ func (o *observer) onPod(obj any, deleted bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	ev := podEvent{at: now, deleted: deleted, name: p.Name, uid: p.UID, role: p.Labels[roleLabel],
-		fenced: p.Annotations[fencedAnno] == "true", deleting: p.DeletionTimestamp != nil, ip: p.Status.PodIP, grace: -1}
+		fenced: p.Annotations[fencedAnno] == "true", deleting: p.DeletionTimestamp != nil, ip: p.Status.PodIP, grace: -1,
+		terminal: p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded}
 	if p.DeletionGracePeriodSeconds != nil {
 		ev.grace = *p.DeletionGracePeriodSeconds
 	}
