@@ -48,6 +48,20 @@ func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
 	return false, ""
 }
 
+// postgresExited reports whether the pod's PostgreSQL is dead and cannot
+// come back: the pod is in a terminal phase, which it never leaves, or its
+// restartPolicy is Never and the postgres container has terminated. The
+// kubelet reports a container terminated only once its first process has
+// exited, and the kernel ends every other process of the container's PID
+// namespace before that exit completes, postmaster and backends included.
+func postgresExited(pod *corev1.Pod) bool {
+	if podFailed(pod) {
+		return true
+	}
+	cs := postgresContainerStatus(pod)
+	return pod.Spec.RestartPolicy == corev1.RestartPolicyNever && cs != nil && cs.State.Terminated != nil
+}
+
 func postgresContainerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
 	for i := range pod.Status.ContainerStatuses {
 		if pod.Status.ContainerStatuses[i].Name == containerName {
@@ -66,11 +80,10 @@ func (m *member) fenced() bool { return m.pod != nil && m.pod.Annotations[Fenced
 // anything is promoted, and a promoted-but-unlabelled member is labelled
 // before any other promotion.
 //
-// A terminal phase (Failed, Succeeded) is as good as gone: the kubelet sets
-// it only once every container has exited, a pod never leaves it, and with
-// restartPolicy Never no container of the pod starts again. Waiting for
-// such a pod to vanish from the API would add the kubelet's clean-up time,
-// about two seconds, to every failover after a crash.
+// A pod whose PostgreSQL has exited for good (see postgresExited) is as
+// good as gone. Waiting for it to vanish from the API would add the
+// kubelet's status sync and clean-up, one to two seconds, to every failover
+// after a crash.
 func planFailover(in planInput) (action, bool) {
 	if !in.cluster.Status.Initialized {
 		return action{}, false
@@ -84,7 +97,7 @@ func planFailover(in planInput) (action, bool) {
 			return action{kind: actFence, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("deleting the fenced primary %s", m.name)}, true
 		}
-		if m.fenced() && !podFailed(m.pod) {
+		if m.fenced() && !postgresExited(m.pod) {
 			return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("fencing %s: waiting until its pod is gone before promoting", m.name)}, true
 		}

@@ -44,6 +44,15 @@ func exited(m *member) {
 	m.db = nil
 }
 
+// containerExited: the container has terminated; the kubelet has not yet
+// moved the pod to its terminal phase.
+func containerExited(m *member) {
+	m.pod.Status.Conditions = nil
+	m.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, FinishedAt: metav1.NewTime(now.Add(-time.Second))}}}}
+	m.db = nil
+}
+
 func fencedPod(m *member) {
 	delete(m.pod.Labels, RoleLabel)
 	m.pod.Annotations[FencedAnnotation] = "true"
@@ -95,6 +104,13 @@ func TestPlanFailover(t *testing.T) {
 		{name: "fenced pod of an exited primary, still being deleted: promote at once", in: failoverInput(async,
 			testMember(async, 1, up(RolePrimary), exited, fencedPod, terminating), testMember(async, 2, up(RoleReplica), at(100)), testMember(async, 3, up(RoleReplica), at(200))),
 			kind: actPromote, member: "demo-3", phase: v1alpha1.PhaseFailingOver},
+		{name: "fenced pod whose container exited, phase not yet updated: promote at once", in: failoverInput(async,
+			testMember(async, 1, up(RolePrimary), containerExited, fencedPod, terminating), testMember(async, 2, up(RoleReplica), at(300)), testMember(async, 3, up(RoleReplica), at(200))),
+			kind: actPromote, member: "demo-2", phase: v1alpha1.PhaseFailingOver},
+		{name: "container exited but the pod may restart it: wait until the pod is gone", in: failoverInput(async,
+			testMember(async, 1, up(RolePrimary), containerExited, fencedPod, terminating, func(m *member) { m.pod.Spec.RestartPolicy = corev1.RestartPolicyAlways }),
+			testMember(async, 2, up(RoleReplica), at(300)), testMember(async, 3, up(RoleReplica), at(200))),
+			kind: actWait, member: "demo-1", phase: v1alpha1.PhaseFailingOver},
 		{name: "fenced pod not yet deleted (operator crashed mid-fence): delete it", in: failoverInput(async,
 			testMember(async, 1, up(RolePrimary), fencedPod), testMember(async, 2, up(RoleReplica)), testMember(async, 3, up(RoleReplica))),
 			kind: actFence, member: "demo-1"},

@@ -118,7 +118,7 @@ func breakdownTable(rs []runResult, modes []v1alpha1.ReplicationMode, faults []s
 		}
 	}
 	t.note("detect: fault → the old primary's pod loses its role label (the operator's fence patch) or is gone, from a pod watch.")
-	t.note("fence: → the old primary's pod is deleted from the API, or unlabelled in a terminal phase (Failed: all its containers exited for good); the operator waits for this before promoting.")
+	t.note("fence: → the old primary's pod is deleted from the API, or unlabelled with its PostgreSQL exited for good (pod Failed, or its container terminated under restartPolicy Never); the operator waits for this before promoting.")
 	t.note("promote: → another postmaster first answers pg_is_in_recovery() = false (each member polled every 50 ms).")
 	t.note("label: → a new pod is labelled primary (pod watch). endpoints: → the -rw EndpointSlice lists its IP (watch).")
 	t.note("proxy+client: → first INSERT acknowledged through the ClusterIP (kube-proxy's iptables sync, then the client's next try).")
