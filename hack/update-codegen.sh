@@ -8,7 +8,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 MODULE=$(go list -m)
 # The generators are pinned by go.mod tool directives.
+# `go list -m` names no directory for a module not yet in the module cache
+# (a fresh machine), so fetch it first.
+go mod download k8s.io/code-generator
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+[ -f "${CODEGEN_PKG}/kube_codegen.sh" ] || { echo "kube_codegen.sh not found in k8s.io/code-generator (${CODEGEN_PKG:-no directory})" >&2; exit 1; }
 OUT=${CODEGEN_OUT:-$ROOT}
 
 source "${CODEGEN_PKG}/kube_codegen.sh"

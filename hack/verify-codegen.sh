@@ -9,7 +9,11 @@ trap 'rm -rf "$TMP"' EXIT
 
 # Copy the module (without caches) and regenerate in place there.
 tar -C "$ROOT" --exclude=./.local-cluster --exclude=./bin --exclude=./.git -cf - . | tar -C "$TMP" -xf -
-(cd "$TMP" && bash hack/update-codegen.sh >/dev/null 2>&1)
+if ! (cd "$TMP" && bash hack/update-codegen.sh >"$TMP/codegen.log" 2>&1); then
+    echo "hack/update-codegen.sh failed:" >&2
+    cat "$TMP/codegen.log" >&2
+    exit 1
+fi
 
 status=0
 for d in pkg/client pkg/apis manifests/crd manifests/postgres-operator.yaml; do

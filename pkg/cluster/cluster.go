@@ -49,6 +49,8 @@ type Cluster struct {
 	restarts         map[string]int // failed pods replaced in a row, per member
 	// notStreamingSince: since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
+	// growthRefused is the volume size the API last refused (volume_grow.go).
+	growthRefused growthRefusal
 	// lastPrimaryPod is the primary's pod as last seen (vanished.go).
 	lastPrimaryPod *corev1.Pod
 }

@@ -31,6 +31,7 @@ const (
 	actLabelPrimary     actionKind = "LabelPrimary"    // route -rw to a promoted member
 	actSwitchover       actionKind = "Switchover"      // a requested, clean change of primary
 	actRejectSwitchover actionKind = "RejectSwitchover"
+	actGrowVolume       actionKind = "GrowVolume" // raise one claim's storage request to spec.storage.size
 )
 
 // action is the outcome of plan: one change and why.
@@ -71,6 +72,9 @@ type planInput struct {
 	// address still accepts connections, or died after this pass read the
 	// replicas' positions.
 	vanishedPrimaryAnswers bool
+	// growthRefused says why the API refused to grow volumes to the
+	// spec's size ("" when it did not).
+	growthRefused string
 }
 
 // plan is a pure function from the desired and observed state to the one
@@ -88,6 +92,7 @@ func plan(in planInput) action {
 		planScale,
 		planStuckReplicas,
 		planReplication,
+		planVolumes,
 		planParameters,
 		planRoll,
 		planWaitHealthy,
@@ -95,6 +100,9 @@ func plan(in planInput) action {
 		if a, ok := rule(in); ok {
 			return a
 		}
+	}
+	if in.growthRefused != "" {
+		return action{kind: actNone, reason: "the cluster is as specified, but " + in.growthRefused}
 	}
 	return action{kind: actNone, reason: "the cluster is as specified"}
 }

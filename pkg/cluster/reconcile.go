@@ -71,6 +71,7 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	in.notStreamingSince = c.notStreamingSince
 	in.vanishedPrimaryAnswers = c.vanishedPrimaryAnswers(ctx, obs)
+	in.growthRefused = c.growthRefused.refusalFor(pgc)
 	c.rememberPrimary(obs)
 	primary := obs.members.primary()
 	in.replicationDone = primary == nil || !primary.healthy() ||
