@@ -23,6 +23,9 @@ type options struct {
 	leaderElect       bool
 	leaseNamespace    string
 	leaseName         string
+	leaseDuration     time.Duration
+	renewDeadline     time.Duration
+	retryPeriod       time.Duration
 	healthAddr        string
 	imageTemplate     string
 	showVersion       bool
@@ -44,6 +47,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "Hold a Lease so only one replica of the operator acts.")
 	fs.StringVar(&o.leaseNamespace, "leader-elect-namespace", defaultLeaseNamespace(), "Namespace of the leader election Lease.")
 	fs.StringVar(&o.leaseName, "leader-elect-name", "postgres-operator", "Name of the leader election Lease.")
+	// A crashed leader is replaced once its Lease expires: leaseDuration is
+	// the longest an operator crash delays a failover in flight.
+	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a Lease lasts without renewal; a new leader takes over after a crash within it.")
+	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps retrying to renew before it gives up leading.")
+	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire, and the leader to renew, the Lease.")
 	fs.StringVar(&o.healthAddr, "health-addr", ":8081", "Address serving /healthz and /readyz; empty disables it.")
 	fs.StringVar(&o.imageTemplate, "postgres-image-template", cluster.DefaultImageTemplate,
 		"Image for clusters without spec.image; {version} is replaced by spec.postgresVersion.")
@@ -61,6 +69,10 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.reconcileInterval < time.Second {
 		return nil, fmt.Errorf("--reconcile-interval must be at least 1s, got %s", o.reconcileInterval)
+	}
+	if o.leaderElect && !(o.retryPeriod > 0 && o.retryPeriod < o.renewDeadline && o.renewDeadline < o.leaseDuration) {
+		return nil, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)",
+			o.retryPeriod, o.renewDeadline, o.leaseDuration)
 	}
 	if o.imageTemplate == "" {
 		return nil, fmt.Errorf("--postgres-image-template must not be empty")
