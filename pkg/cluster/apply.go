@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -63,5 +64,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		eventType = corev1.EventTypeWarning
 	}
 	c.cfg.Recorder.Event(pgc, eventType, string(act.kind), act.reason)
+	// The same sentence in the operator's log, under the cluster's key, so
+	// `kubectl logs` tells the story without -v or a look at Events.
+	klog.FromContext(ctx).Info("Action applied", "action", string(act.kind), "member", act.member, "reason", act.reason)
 	return true, nil
 }

@@ -44,6 +44,10 @@ func TestExampleClusterAndReplace(t *testing.T) {
 		assert.Contains(t, get, col)
 	}
 
+	// The operator's log tells what it did to this cluster, under its key.
+	logs := f.KubectlOK(t, "", "-n", "postgres-operator", "logs", "deploy/postgres-operator")
+	assert.Regexp(t, `"Action applied" cluster="`+ns+`/demo" action="CreateMember" member="demo-1"`, logs)
+
 	// kubectl replace with a changed field: a reloadable parameter.
 	changed := strings.Replace(string(manifest), "spec:\n", "spec:\n  parameters:\n    work_mem: 12MB\n", 1)
 	f.KubectlOK(t, changed, "-n", ns, "replace", "-f", "-")

@@ -58,7 +58,7 @@ func TestOperatorRBAC(t *testing.T) {
 		{"list", "postgresclusters.postgres-operator.dev"}, {"watch", "postgresclusters.postgres-operator.dev"},
 		{"update", "postgresclusters.postgres-operator.dev", "--subresource=status"},
 		{"create", "pods"}, {"delete", "pods"}, {"patch", "pods"}, {"watch", "pods"},
-		{"create", "persistentvolumeclaims"}, {"delete", "persistentvolumeclaims"},
+		{"create", "persistentvolumeclaims"}, {"delete", "persistentvolumeclaims"}, {"patch", "persistentvolumeclaims"},
 		{"create", "services"}, {"create", "secrets"}, {"list", "configmaps"},
 		{"create", "events"}, {"update", "leases.coordination.k8s.io", "-n", operatorNS},
 	}
