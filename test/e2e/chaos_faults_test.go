@@ -152,12 +152,20 @@ func injectRestartAPIServer(e *chaosEnv) (injected, error) {
 		if err != nil {
 			return fmt.Errorf("restarting the API server: %w", err)
 		}
-		// The next fault must find Service routing live again (see
-		// WaitServiceRouting); how long that took is the infrastructure's
-		// recovery, reported but not held against the operator.
+		// The next fault must find Service routing and scheduling live
+		// again (see WaitServiceRouting, WaitScheduling); how long that
+		// took is the infrastructure's recovery, reported but not held
+		// against the operator.
 		took, err := e.topo.WaitServiceRouting(3 * time.Minute)
 		e.t.Logf("the API server was away for %s; Service routing followed a label change again %s after it was back",
 			down.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
+		if err != nil {
+			return err
+		}
+		// Likewise the scheduler must place new pods again: the next
+		// fault's replacement member would otherwise stay Pending.
+		took, err = e.topo.WaitScheduling(5 * time.Minute)
+		e.t.Logf("a new pod was scheduled and running %s later", took.Round(100*time.Millisecond))
 		return err
 	}
 	e.t.Cleanup(func() {
