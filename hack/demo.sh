@@ -14,6 +14,9 @@ KUBECTL=".local-cluster/bin/kubectl --kubeconfig $KUBECONFIG"
 T1=$SECONDS
 $KUBECTL apply -f manifests/examples/minimal.yaml
 $KUBECTL wait pgc/demo --for=condition=Ready --timeout=180s
+# Ready comes first; the phase settles on Running once post-bootstrap
+# housekeeping (parameters, replication) has run.
+$KUBECTL wait pgc/demo --for=jsonpath='{.status.phase}'=Running --timeout=60s >/dev/null
 echo "[demo] PostgresCluster demo Ready $((SECONDS - T1))s after apply ($((SECONDS - T0))s in all)"
 $KUBECTL get pgc demo
 IP=$($KUBECTL get pod demo-1 -o jsonpath='{.status.podIP}')
