@@ -107,7 +107,9 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 		return act.phase
 	case act.kind == actFail:
 		return v1alpha1.PhaseFailed
-	case !pgc.Status.Initialized && act.kind != actFinishBootstrap:
+	case !pgc.Status.Initialized || act.kind == actFinishBootstrap:
+		// Finishing the bootstrap is still creating; the housekeeping
+		// passes right after it keep a Creating phase as Running.
 		return v1alpha1.PhaseCreating
 	case obs.members.primary() == nil:
 		return v1alpha1.PhaseRecovering
