@@ -10,8 +10,6 @@
 #   hack/local-cluster.sh kubeconfig          path of the admin kubeconfig
 #   hack/local-cluster.sh load-image FILE...  import docker/OCI archives into the node
 set -Eeuo pipefail
-# An unexpected failure names its place instead of ending the script silently.
-trap 'echo "local-cluster.sh: command failed (exit $?) at ${BASH_SOURCE[0]##*/}:${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)
 # shellcheck source=SCRIPTDIR/lib/cluster-env.sh
@@ -51,14 +49,24 @@ lock() {
 	flock -n 9 || die "another hack/local-cluster.sh command is running on $LC_DIR"
 }
 
+# report_failures makes an unexpected failure name its place instead of
+# ending the script silently: the ERR trap remembers the last command that
+# failed (handled failures, in conditions or command substitutions, never
+# end the script), and the EXIT trap prints it if the script fails.
+report_failures() {
+	LAST_FAILED=
+	trap 'LAST_FAILED="${BASH_SOURCE[0]##*/}:${LINENO}: ${BASH_COMMAND}"' ERR
+	trap 'rc=$?; [ $rc -eq 0 ] || [ -z "$LAST_FAILED" ] || echo "local-cluster.sh: failed (exit $rc) at $LAST_FAILED" >&2' EXIT
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
-up) lock && cluster_up ;;
-down) lock && cluster_down ;;
-purge) lock && cluster_purge "$@" ;;
+up) report_failures && lock && cluster_up ;;
+down) report_failures && lock && cluster_down ;;
+purge) report_failures && lock && cluster_purge "$@" ;;
 status) cluster_status ;;
 kubeconfig) cluster_kubeconfig ;;
-load-image) lock && cluster_load_image "$@" ;;
+load-image) report_failures && lock && cluster_load_image "$@" ;;
 *) usage ;;
 esac
