@@ -12,7 +12,9 @@ func TestPhaseOf(t *testing.T) {
 	fresh := testCluster(1)
 	running := testCluster(1, initialized("demo-1", 1), func(p *v1alpha1.PostgresCluster) { p.Status.Phase = v1alpha1.PhaseRunning })
 	creating := testCluster(1, initialized("demo-1", 1), func(p *v1alpha1.PostgresCluster) { p.Status.Phase = v1alpha1.PhaseCreating })
-	primary := func(pgc *v1alpha1.PostgresCluster) *observation { return obsOf(pgc, testMember(pgc, 1, up(RolePrimary))) }
+	primary := func(pgc *v1alpha1.PostgresCluster) *observation {
+		return obsOf(pgc, testMember(pgc, 1, up(RolePrimary)))
+	}
 
 	tests := []struct {
 		name string
