@@ -48,13 +48,13 @@ func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
 	return false, ""
 }
 
-// postgresExited reports whether the pod's PostgreSQL is dead and cannot
+// PostgresExited reports whether the pod's PostgreSQL is dead and cannot
 // come back: the pod is in a terminal phase, which it never leaves, or its
 // restartPolicy is Never and the postgres container has terminated. The
 // kubelet reports a container terminated only once its first process has
 // exited, and the kernel ends every other process of the container's PID
 // namespace before that exit completes, postmaster and backends included.
-func postgresExited(pod *corev1.Pod) bool {
+func PostgresExited(pod *corev1.Pod) bool {
 	if podFailed(pod) {
 		return true
 	}
@@ -80,7 +80,7 @@ func (m *member) fenced() bool { return m.pod != nil && m.pod.Annotations[Fenced
 // anything is promoted, and a promoted-but-unlabelled member is labelled
 // before any other promotion.
 //
-// A pod whose PostgreSQL has exited for good (see postgresExited) is as
+// A pod whose PostgreSQL has exited for good (see PostgresExited) is as
 // good as gone. Waiting for it to vanish from the API would add the
 // kubelet's status sync and clean-up, one to two seconds, to every failover
 // after a crash.
@@ -97,7 +97,7 @@ func planFailover(in planInput) (action, bool) {
 			return action{kind: actFence, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("deleting the fenced primary %s", m.name)}, true
 		}
-		if m.fenced() && !postgresExited(m.pod) {
+		if m.fenced() && !PostgresExited(m.pod) {
 			return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("fencing %s: waiting until its pod is gone before promoting", m.name)}, true
 		}

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -23,24 +22,20 @@ import (
 // After the API refused a growth to this size (a StorageClass without
 // allowVolumeExpansion) it does not try again until the size changes.
 func planVolumes(in planInput) (action, bool) {
-	want := in.cluster.Spec.Storage.Size
 	if in.growthRefused != "" {
 		return action{}, false
 	}
+	want := in.cluster.Spec.Storage.Size
 	for _, m := range in.obs.members.live() {
-		if q := requestedStorage(m.pvc); m.hasVolume() && q.Cmp(want) < 0 {
+		if !m.hasVolume() {
+			continue
+		}
+		if q := m.pvc.Spec.Resources.Requests[corev1.ResourceStorage]; q.Cmp(want) < 0 {
 			return action{kind: actGrowVolume, member: m.name, reason: fmt.Sprintf(
 				"growing the volume of %s from %s to %s", m.name, q.String(), want.String())}, true
 		}
 	}
 	return action{}, false
-}
-
-func requestedStorage(pvc *corev1.PersistentVolumeClaim) resource.Quantity {
-	if pvc == nil {
-		return resource.Quantity{}
-	}
-	return pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 }
 
 // growVolume patches the claim's storage request. A refusal by the API is
@@ -55,10 +50,8 @@ func (c *Cluster) growVolume(ctx context.Context, pgc *v1alpha1.PostgresCluster,
 	}
 	_, err = c.cfg.Kube.CoreV1().PersistentVolumeClaims(pgc.Namespace).Patch(ctx, PVCName(act.member),
 		types.MergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
-		if namespaceTerminating(err) {
-			return err
-		}
+	refused := (apierrors.IsForbidden(err) || apierrors.IsInvalid(err)) && !namespaceTerminating(err)
+	if refused {
 		c.growthRefused = growthRefusal{size: size.String(), why: fmt.Sprintf(
 			"volumes cannot grow to %s: %v", size.String(), err)}
 		c.cfg.Recorder.Event(pgc, corev1.EventTypeWarning, "VolumeGrowthRefused", c.growthRefused.why)

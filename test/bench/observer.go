@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
+
+	"postgres-operator.dev/postgres-operator/pkg/cluster"
 )
 
 // roleSample is one pg_is_in_recovery() answer from one pod IP.
@@ -32,7 +34,7 @@ type podEvent struct {
 	role     string
 	fenced   bool
 	deleting bool
-	terminal bool  // PostgreSQL has exited for good (see postgresExited)
+	terminal bool  // PostgreSQL has exited for good (the operator's rule, cluster.PostgresExited)
 	grace    int64 // deletionGracePeriodSeconds, -1 when not deleting
 	ip       string
 }
@@ -172,7 +174,7 @@ func (o *observer) onPod(obj any, deleted bool) {
 	defer o.mu.Unlock()
 	ev := podEvent{at: now, deleted: deleted, name: p.Name, uid: p.UID, role: p.Labels[roleLabel],
 		fenced: p.Annotations[fencedAnno] == "true", deleting: p.DeletionTimestamp != nil, ip: p.Status.PodIP, grace: -1,
-		terminal: postgresExited(p)}
+		terminal: cluster.PostgresExited(p)}
 	if p.DeletionGracePeriodSeconds != nil {
 		ev.grace = *p.DeletionGracePeriodSeconds
 	}
@@ -302,19 +304,4 @@ func (o *observer) currentPrimary(t time.Time) (podEvent, incarnation, error) {
 		return pod, inc, fmt.Errorf("labelled primary %q but %q answers as primary", pod.name, inc.member)
 	}
 	return pod, inc, nil
-}
-
-// postgresExited mirrors the operator's rule: the pod is in a terminal
-// phase, or it never restarts containers and its postgres container has
-// terminated.
-func postgresExited(p *corev1.Pod) bool {
-	if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
-		return true
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name == "postgres" && cs.State.Terminated != nil {
-			return p.Spec.RestartPolicy == corev1.RestartPolicyNever
-		}
-	}
-	return false
 }
