@@ -40,6 +40,10 @@ fi
 mkdir -p .local-cluster/bin
 go build -o .local-cluster/bin/bench ./test/bench
 say "benchmark built; running it"
+# The bench exits 3 on a safety violation (two primaries, a lost sync
+# commit...), 1 when a scenario could not run; missed goals only print.
+rc=0
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
-BENCH_ROOT=$ROOT .local-cluster/bin/bench ${BENCH_ARGS:-} "$@"
-say "done"
+BENCH_ROOT=$ROOT .local-cluster/bin/bench ${BENCH_ARGS:-} "$@" || rc=$?
+say "done (exit $rc)"
+exit "$rc"

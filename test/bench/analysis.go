@@ -22,6 +22,10 @@ type timeline struct {
 	overlaps []string
 	// lateOldWrites counts writes the old incarnation acknowledged after t0.
 	lateOldWrites int
+	// splitWrites counts writes the old incarnation acknowledged although
+	// they were sent after another incarnation had answered as primary:
+	// writes taken by a deposed primary, a safety violation in any mode.
+	splitWrites int
 }
 
 func (o *observer) timeline(t0 time.Time, old podEvent, oldInc incarnation, log []write) timeline {
@@ -67,6 +71,9 @@ func (o *observer) timeline(t0 time.Time, old podEvent, oldInc incarnation, log 
 		case !w.ok || !w.end.After(t0):
 		case w.on == oldInc:
 			tl.lateOldWrites++
+			if !tl.promoted.IsZero() && w.start.After(tl.promoted) {
+				tl.splitWrites++
+			}
 		case tl.firstWrite.IsZero():
 			tl.firstWrite = w.end
 		}

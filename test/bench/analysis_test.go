@@ -53,3 +53,30 @@ func TestQuantiles(t *testing.T) {
 		t.Errorf("an empty sample must have no median")
 	}
 }
+
+// A write the old primary acknowledged is late after the fault, and taken
+// by a deposed primary only if the client sent it after another
+// postmaster had answered as primary.
+func TestTimelineSplitWrites(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	old := incarnation{member: "c-1", start: 1}
+	next := incarnation{member: "c-2", start: 2}
+	o := &observer{samples: []roleSample{
+		{sent: at(-50), recv: at(-45), primary: true, on: old},
+		{sent: at(95), recv: at(100), primary: true, on: next},
+	}}
+	log := []write{
+		{start: at(-20), end: at(-10), ok: true, on: old},  // before the fault
+		{start: at(40), end: at(60), ok: true, on: old},    // late, sent before the promotion
+		{start: at(90), end: at(130), ok: true, on: old},   // late, sent before the promotion
+		{start: at(150), end: at(160), ok: true, on: old},  // sent after it: split
+		{start: at(170), end: at(180), ok: false, on: old}, // failed: not acknowledged
+		{start: at(200), end: at(210), ok: true, on: next},
+	}
+	tl := o.timeline(t0, podEvent{}, old, log)
+	if tl.lateOldWrites != 3 || tl.splitWrites != 1 || !tl.firstWrite.Equal(at(210)) || tl.newPrimary != next {
+		t.Errorf("late %d split %d first write %s new primary %s; want 3, 1, +210ms, %s",
+			tl.lateOldWrites, tl.splitWrites, tl.firstWrite.Sub(t0), tl.newPrimary, next)
+	}
+}

@@ -316,14 +316,8 @@ func printRun(r runResult, runs int) {
 		status = "FAILED: " + r.err
 	}
 	var checks []string
-	if len(tl.overlaps) > 0 {
-		checks = append(checks, "TWO PRIMARIES: "+strings.Join(tl.overlaps, "; "))
-	}
-	if r.labelsMax > 1 {
-		checks = append(checks, fmt.Sprintf("%d PODS LABELLED PRIMARY", r.labelsMax))
-	}
-	if r.mode == v1alpha1.ReplicationSync && r.lost > 0 {
-		checks = append(checks, fmt.Sprintf("LOST %d ACKNOWLEDGED COMMITS", r.lost))
+	for _, v := range runViolations(r) {
+		checks = append(checks, "SAFETY VIOLATION: "+v)
 	}
 	defer func() {
 		if r.trace != "" {

@@ -208,16 +208,28 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 func (r *idle) table() *table {
-	perMin := func(v float64) string { return fmt.Sprintf("%.1f /min", v*float64(time.Minute)/float64(r.window)) }
+	perMinute := func(v float64) float64 { return v * float64(time.Minute) / float64(r.window) }
+	rate := func(v float64) string {
+		if v > 0 && v < 0.05 { // a single write in a long window must not print as 0.0
+			return fmt.Sprintf("%.3f /min", v)
+		}
+		return fmt.Sprintf("%.1f /min", v)
+	}
 	t := newTable(fmt.Sprintf("Operator cost with %d idle clusters of size 1 (steady window %s)", r.n, r.window.Round(time.Second)),
-		"figure", "value", "reference (CloudNativePG 1.30)", "goal")
+		"figure", "value", "reference (constant)", "goal")
+	// row adds a figure with its target's reference and goal, judged.
+	row := func(what, fig, cell string, v float64) {
+		tg := targets[fig]
+		t.add(what, t.judged(cell, what, tg.goal, single, v), tg.reference, tg.goal.String())
+	}
+	writes, changes := perMinute(r.steady.writes), perMinute(float64(r.changeTotal))
 	t.add("operator RSS before the clusters", mib(r.rssBefore), "", "")
-	t.add("operator RSS, mean / max over the window", mib(r.rssMean)+" / "+mib(r.rssMax), "70 MiB", "")
+	row("operator RSS, mean / max over the window", figIdleRSS, mib(r.rssMean)+" / "+mib(r.rssMax), -1)
 	t.add("operator CPU over the window", fmt.Sprintf("%.2f s = %.2f%% of one core", r.cpuSeconds, 100*r.cpuSeconds/r.window.Seconds()), "", "")
-	t.add("API writes in the namespace (FlowSchema)", perMin(r.steady.writes), "", "0 /min")
-	t.add("API reads in the namespace (get/list/watch)", perMin(r.steady.reads), "", "")
-	t.add("leader-election Lease requests", perMin(r.steady.lease), "", "(per operator, not per cluster)")
-	t.add("object changes seen by watches", perMin(float64(r.changeTotal)), "", "0 /min")
+	row("API writes in the namespace (FlowSchema)", figIdleWrites, rate(writes), writes)
+	t.add("API reads in the namespace (get/list/watch)", rate(perMinute(r.steady.reads)), "", "")
+	t.add("leader-election Lease requests", rate(perMinute(r.steady.lease)), "", "(per operator, not per cluster)")
+	row("object changes seen by watches", figIdleChanges, rate(changes), changes)
 	t.add(fmt.Sprintf("create %d clusters at once: last Ready", r.n), secs(r.allReady), "", "")
 	t.add("operator writes per created cluster", fmt.Sprintf("%.1f", r.createCalls.writes/float64(r.n)), "", "")
 	t.note("operator PID %d on this node; %d PostgresClusters in all namespaces at the time (the local cluster is shared)", r.operatorPID, r.clustersOnOperator)
@@ -225,5 +237,6 @@ func (r *idle) table() *table {
 	t.note("method: FlowSchemas matching only the operator's ServiceAccount count its requests in this namespace (all write verbs,")
 	t.note("  including no-op and refused ones) via apiserver_flowcontrol_dispatched_requests_total; watches on pods, volumes,")
 	t.note("  services, secrets, events and PostgresClusters name what actually changed, by field manager.")
+	t.note("%s.", referenceSource)
 	return t
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // durations is a sample of measured times; failed runs are not in it but
@@ -43,6 +44,14 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
+// seconds is d in seconds for judging against a goal; negative when missing.
+func seconds(d time.Duration) float64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Seconds()
+}
+
 // ratio formats a/b as "4.2x", "-" when either is missing.
 func ratio(a, b time.Duration) string {
 	if a <= 0 || b <= 0 {
@@ -53,11 +62,14 @@ func ratio(a, b time.Duration) string {
 
 func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }
 
-// table prints aligned columns; the first row is the header.
+// table prints aligned columns; the first row is the header. It also
+// counts the goals its figures were judged against, and the misses.
 type table struct {
-	title string
-	rows  [][]string
-	notes []string
+	title  string
+	rows   [][]string
+	notes  []string
+	checks int      // bounds of goals judged
+	misses []string // one line per missed bound, for the summary
 }
 
 func newTable(title string, header ...string) *table {
@@ -70,11 +82,27 @@ func (t *table) note(format string, args ...any) {
 	t.notes = append(t.notes, fmt.Sprintf(format, args...))
 }
 
+// judged returns cell (the figure what's statistic s, formatted) with goal
+// g's MISSED marker when v misses it, and counts the check.
+func (t *table) judged(cell, what string, g goal, s stat, v float64) string {
+	marker, judged := g.judge(s, v)
+	if !judged {
+		return cell
+	}
+	t.checks++
+	if marker == "" {
+		return cell
+	}
+	t.misses = append(t.misses, fmt.Sprintf("%s: %s %s", what, cell, marker))
+	return cell + " " + marker
+}
+
 func (t *table) String() string {
 	widths := map[int]int{}
 	for _, r := range t.rows {
 		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
+			// fmt pads to a width in runes; "→", "≤" and "✗" are one each.
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
 	if len(t.rows) == 1 {
