@@ -29,19 +29,20 @@ const (
 
 // chaosEnv is one cluster under write load, watched for two primaries.
 type chaosEnv struct {
-	t        *testing.T
-	f        *framework.Framework
-	ns       string
-	pw       string
-	mode     string // async | sync
-	rwIP     string
-	rng      *rand.Rand
-	topo     *framework.Topology
-	watch    *framework.TopologyWatch
-	recorder *framework.Recorder
-	bench    *framework.Pgbench
-	results  []chaosResult
-	lost     map[int64]bool // acknowledged ids found missing so far
+	t         *testing.T
+	f         *framework.Framework
+	ns        string
+	pw        string
+	mode      string // async | sync
+	rwIP      string
+	rng       *rand.Rand
+	topo      *framework.Topology
+	watch     *framework.TopologyWatch
+	primaries *framework.PrimaryWatch
+	recorder  *framework.Recorder
+	bench     *framework.Pgbench
+	results   []chaosResult
+	lost      map[int64]bool // acknowledged ids found missing so far
 }
 
 // newChaosEnv creates a cluster of chaosSize members in the given mode,
@@ -58,6 +59,8 @@ func newChaosEnv(t *testing.T, prefix, mode string, seed uint64) *chaosEnv {
 	require.NoError(t, err)
 	e.rwIP = svc.Spec.ClusterIP
 	e.topo = f.NewTopology(e.ns, chaosCluster, e.pw)
+	e.primaries = e.topo.WatchPrimaries()
+	t.Cleanup(e.primaries.Stop)
 	e.watch = e.topo.Watch(sampleInterval)
 	t.Cleanup(e.watch.Stop)
 	require.NoError(t, framework.InitPgbench(e.rwIP, e.pw))

@@ -22,11 +22,27 @@ type injected struct {
 }
 
 // chaosFault is one way to break a cluster. inject returns once the fault
-// has taken effect.
+// has taken effect; expect says what must become of the primary.
 type chaosFault struct {
 	name   string
+	expect primaryOutcome
 	inject func(e *chaosEnv) (injected, error)
 }
+
+// primaryOutcome is what a fault must do to the primary.
+type primaryOutcome int
+
+const (
+	// expectFailover: the primary was hit, so another member must be
+	// promoted on a new timeline.
+	expectFailover primaryOutcome = iota
+	// expectSamePrimary: the primary was not hit; failing over would be
+	// a needless loss of availability.
+	expectSamePrimary
+	// expectEither: every member was hit; the last primary restarting on
+	// its volume and a replica taking over are both right.
+	expectEither
+)
 
 // Names of the faults, in the order the sync suite runs them.
 const (
@@ -41,13 +57,13 @@ const (
 )
 
 var chaosFaults = []chaosFault{
-	{faultDeletePrimary, func(e *chaosEnv) (injected, error) {
+	{faultDeletePrimary, expectFailover, func(e *chaosEnv) (injected, error) {
 		return e.hitPrimary(func(p framework.MemberView) (string, error) { return e.f.DeletePod(e.ns, p.Name, nil) })
 	}},
-	{faultForceDeletePrimary, func(e *chaosEnv) (injected, error) {
+	{faultForceDeletePrimary, expectFailover, func(e *chaosEnv) (injected, error) {
 		return e.hitPrimary(func(p framework.MemberView) (string, error) { return e.f.ForceDeletePod(e.ns, p.Name) })
 	}},
-	{faultKillContainer, func(e *chaosEnv) (injected, error) {
+	{faultKillContainer, expectFailover, func(e *chaosEnv) (injected, error) {
 		return e.hitPrimary(func(p framework.MemberView) (string, error) {
 			cid, err := e.containerID(p.Name)
 			if err != nil {
@@ -56,7 +72,7 @@ var chaosFaults = []chaosFault{
 			return p.UID, e.f.KillContainer(cid)
 		})
 	}},
-	{faultKillPostmaster, func(e *chaosEnv) (injected, error) {
+	{faultKillPostmaster, expectFailover, func(e *chaosEnv) (injected, error) {
 		return e.hitPrimary(func(p framework.MemberView) (string, error) {
 			cid, err := e.containerID(p.Name)
 			if err != nil {
@@ -66,13 +82,13 @@ var chaosFaults = []chaosFault{
 			return p.UID, err
 		})
 	}},
-	{faultDeleteReplica, injectDeleteReplica},
-	{faultDeleteAll, func(e *chaosEnv) (injected, error) {
+	{faultDeleteReplica, expectSamePrimary, injectDeleteReplica},
+	{faultDeleteAll, expectEither, func(e *chaosEnv) (injected, error) {
 		uids, err := e.f.DeleteClusterPods(e.ns, chaosCluster)
 		return injected{gone: set(uids...), note: fmt.Sprintf("%d pods", len(uids))}, err
 	}},
-	{faultKillOperator, injectKillOperator},
-	{faultRestartAPIServer, injectRestartAPIServer},
+	{faultKillOperator, expectFailover, injectKillOperator},
+	{faultRestartAPIServer, expectSamePrimary, injectRestartAPIServer},
 }
 
 func faultByName(name string) chaosFault {

@@ -26,8 +26,9 @@ type chaosResult struct {
 	streaming         time.Duration // from the fault to every member streaming and the cluster Ready
 	acked             int           // ids acknowledged from the injection until the check
 	lost              []int64       // acknowledged ids newly missing on the primary
-	twoPrimaries      int           // samples that saw two primaries
+	twoPrimaries      int           // samples that saw two primaries, plus overlapping primary intervals
 	samples           int           // samples taken in the window
+	primary           string        // the primary after the fault
 	failed            bool
 }
 
@@ -50,6 +51,7 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 	e.waitConverged("before "+fault.name, nil, convergeGiveUp)
 	r := chaosResult{fault: fault.name, mode: e.mode}
 	badBefore, samplesBefore := len(e.watch.TwoPrimaries(0)), e.watch.Samples()
+	before := e.currentPrimary("before " + fault.name)
 
 	injectAt := time.Now()
 	in, err := fault.inject(e)
@@ -76,14 +78,12 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 			e.errorf(&r, "%v", err)
 		}
 	}
+	after := e.currentPrimary("after " + fault.name)
+	r.primary = after.Name
+	e.checkPrimaryOutcome(&r, fault.expect, before, after, injectAt)
+	e.checkPrimaryIntervals(&r, fault.expect, before, after, injectAt)
 	r.lost = e.newlyLost(fault.name)
-	switch {
-	case len(r.lost) == 0:
-	case e.mode == "sync":
-		e.errorf(&r, "sync mode lost %d acknowledged commits: ids %s", len(r.lost), framework.FormatIDs(r.lost, 20))
-	default:
-		t.Logf("%s: async mode lost %d acknowledged commits: ids %s", fault.name, len(r.lost), framework.FormatIDs(r.lost, 20))
-	}
+	e.checkLost(&r, after)
 	r.acked = e.recorder.AckedBetween(injectAt, time.Now())
 	for _, s := range e.watch.TwoPrimaries(badBefore) {
 		e.errorf(&r, "two primaries seen at %s: %s", s.At.Format("15:04:05.000"), s)

@@ -62,7 +62,8 @@ func TestChaosAsync(t *testing.T) {
 	}
 }
 
-// Random faults in random replication modes on one cluster.
+// Random faults in random replication modes on one cluster (both modes in
+// every run); the seed is printed and CHAOS_SEED replays it.
 func TestChaosRandom(t *testing.T) {
 	seed := uint64(*chaosSeed)
 	if seed == 0 {
@@ -72,7 +73,7 @@ func TestChaosRandom(t *testing.T) {
 	e := newChaosEnv(t, "chaos-random", "sync", seed)
 	for i := 0; i < *chaosFaultCount; i++ {
 		fault := chaosFaults[e.rng.IntN(len(chaosFaults))]
-		mode := []string{"sync", "async"}[e.rng.IntN(2)]
+		mode := randomMode(e, i)
 		if !e.timeLeft(fault.name) {
 			return
 		}
@@ -80,6 +81,16 @@ func TestChaosRandom(t *testing.T) {
 		e.setMode(mode)
 		e.runFault(fault)
 	}
+}
+
+// randomMode picks a fault's replication mode: the first two faults run
+// one in each mode, so every run covers both; the rest are random.
+func randomMode(e *chaosEnv, i int) string {
+	modes := []string{"sync", "async"}
+	if i < len(modes) {
+		return modes[i]
+	}
+	return modes[e.rng.IntN(len(modes))]
 }
 
 // selectedFaults is the suite's own list, or the faults CHAOS_ONLY names

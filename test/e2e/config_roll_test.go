@@ -65,8 +65,10 @@ func TestConfigRestartParameterUnderLoad(t *testing.T) {
 		assert.Equal(t, "150", f.Query(t, ns, m, pw, "show max_connections"), m)
 		assert.Equal(t, "0", f.Query(t, ns, m, pw, "select count(*) from pg_settings where pending_restart"), m)
 	}
+	// The primary restarts last, so a replica that already runs the new
+	// settings takes over: a roll never waits for the old primary to return.
 	newPrimary, _ := f.Roles(t, ns, "roll")
-	t.Logf("primary before the roll: %s, after: %s", primary, newPrimary)
+	assert.NotEqual(t, primary, newPrimary, "rolling the primary hands its role to a replica")
 	assertLoadSurvived(t, rounds)
 
 	// Writes go on through -rw on whichever member is primary now.

@@ -98,6 +98,18 @@ type Topology struct {
 	lastPods        []corev1.Pod
 	vanished        map[string]vanishedPod // by UID
 	lastLook        streamLook             // see streaming
+	primaries       *PrimaryWatch          // nil unless WatchPrimaries was called
+}
+
+// WatchPrimaries starts following every member incarnation the sampler
+// lists from now on (see PrimaryWatch).
+func (tp *Topology) WatchPrimaries() *PrimaryWatch {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if tp.primaries == nil {
+		tp.primaries = newPrimaryWatch(tp.f)
+	}
+	return tp.primaries
 }
 
 // NewTopology returns a sampler of the cluster's topology.
@@ -201,6 +213,9 @@ func (tp *Topology) pods() ([]corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	list, err := tp.f.Kube.CoreV1().Pods(tp.ns).List(ctx, metav1.ListOptions{LabelSelector: topoClusterLabel + "=" + tp.cluster})
+	if err == nil && tp.primaryWatch() != nil {
+		tp.primaryWatch().see(list.Items)
+	}
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	if err != nil {
@@ -210,6 +225,12 @@ func (tp *Topology) pods() ([]corev1.Pod, error) {
 	tp.noteVanished(list.Items)
 	tp.lastPods = list.Items
 	return list.Items, nil
+}
+
+func (tp *Topology) primaryWatch() *PrimaryWatch {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.primaries
 }
 
 // noteVanished remembers the running pods of the last list that are not in

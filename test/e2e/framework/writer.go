@@ -25,6 +25,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	acked    []int64 // increasing
 	ackedAt  []time.Time
+	ackedWAL []WALPoint // where the primary's WAL stood right after each ack (zero: unknown)
 	startAt  []time.Time // when the acknowledged attempt began
 	attempts int64
 	failures int64
@@ -89,7 +90,8 @@ func (r *Recorder) run() {
 	}
 }
 
-// insert writes one id in its own (autocommit) transaction.
+// insert writes one id in its own (autocommit) transaction, then asks
+// where the primary's WAL stands.
 func (r *Recorder) insert(db *sql.DB, id int64) error {
 	start := time.Now()
 	r.mu.Lock()
@@ -97,22 +99,71 @@ func (r *Recorder) insert(db *sql.DB, id int64) error {
 	warnedBefore := r.warnings
 	r.mu.Unlock()
 	_, err := db.Exec("insert into "+AckTable+" (id) values ($1)", id)
+	acked := r.noteInsert(id, start, warnedBefore, err)
+	if acked {
+		wal := currentWAL(db)
+		r.mu.Lock()
+		r.ackedWAL[len(r.ackedWAL)-1] = wal
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// noteInsert records the outcome of one insert and reports whether it was
+// an acknowledgement.
+func (r *Recorder) noteInsert(id int64, start time.Time, warnedBefore int64, err error) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
 	case err != nil:
 		r.failures++
 		r.lastErr = err.Error()
+		return false
 	case r.warnings != warnedBefore:
 		// "committed locally, but might not have been replicated": not an
 		// acknowledgement a sync-mode client may rely on.
 		r.warnedOK++
-	default:
-		r.acked = append(r.acked, id)
-		r.ackedAt = append(r.ackedAt, time.Now())
-		r.startAt = append(r.startAt, start)
+		return false
 	}
-	return err
+	r.acked = append(r.acked, id)
+	r.ackedAt = append(r.ackedAt, time.Now())
+	r.startAt = append(r.startAt, start)
+	r.ackedWAL = append(r.ackedWAL, WALPoint{})
+	return true
+}
+
+// WALPoint is a position in a timeline's WAL.
+type WALPoint struct {
+	Timeline uint32
+	LSN      uint64
+}
+
+// currentWAL asks the primary where its WAL stands. Asked after a COMMIT
+// returned, it is at or past the end of that commit's record: an upper
+// bound of what a replica must have had for the commit to survive. A
+// failed question leaves it unknown.
+func currentWAL(db *sql.DB) WALPoint {
+	var lsn, tli string
+	err := db.QueryRow("select pg_current_wal_lsn()::text, substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").Scan(&lsn, &tli)
+	if err != nil {
+		return WALPoint{}
+	}
+	var t uint32
+	if _, err := fmt.Sscanf(tli, "%X", &t); err != nil {
+		return WALPoint{}
+	}
+	return WALPoint{Timeline: t, LSN: parseLSN(lsn)}
+}
+
+// AckedWAL returns the WAL position recorded after each acknowledged id.
+func (r *Recorder) AckedWAL() map[int64]WALPoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[int64]WALPoint, len(r.acked))
+	for i, id := range r.acked {
+		out[id] = r.ackedWAL[i]
+	}
+	return out
 }
 
 func (r *Recorder) fail(err error) {
