@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the operator into the local cluster through its plain YAML
 # (hack/local-overlay: the base manifests with the local PostgreSQL image
-# template), then waits until the Deployment is Ready and a pod holds the
-# leader Lease. Expects `make image` to have built the operator image.
+# template), then waits until the Deployment is Ready and a live pod holds
+# the leader Lease. Expects `make image` to have built the operator image.
 set -o errexit -o nounset -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,10 +28,13 @@ fi
 $KUBECTL -n postgres-operator rollout status deployment/postgres-operator --timeout=120s >/dev/null
 say "deployment ready"
 
-# Ready means leading (see /readyz); confirm the Lease names a live pod.
-for _ in $(seq 1 150); do
+# Ready means up, not leading (two replicas, one leads): wait until the
+# Lease names a pod that runs and is not on its way out, as an old pod of
+# a rolling update is.
+for _ in $(seq 1 300); do
 	holder=$($KUBECTL -n postgres-operator get lease postgres-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true)
-	if [ -n "$holder" ] && $KUBECTL -n postgres-operator get pod "$holder" >/dev/null 2>&1; then
+	if [ -n "$holder" ] &&
+		[ "$($KUBECTL -n postgres-operator get pod "$holder" -o jsonpath='{.status.phase}/{.metadata.deletionTimestamp}' 2>/dev/null)" = Running/ ]; then
 		say "lease held by $holder"
 		exit 0
 	fi

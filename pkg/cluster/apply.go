@@ -19,6 +19,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return false, nil
 	case actCreateSecrets:
 		err = c.createSecrets(ctx, pgc, obs)
+	case actRecordPasswords, actRestoreSecret, actRotatePassword, actRepairPassword, actRefusePassword, actForgetPrevious:
+		return c.applyPasswords(ctx, pgc, obs, act) // apply_secrets.go: its own Events
 	case actCreateServices:
 		err = c.createServices(ctx, pgc, obs)
 	case actCreateMember:
@@ -27,8 +29,11 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.createPod(ctx, pgc, act)
 	case actFinishBootstrap:
 		err = c.finishBootstrap(ctx, pgc, obs, act)
-	case actRemoveMember:
+	case actRemoveMember, actReplaceSeed:
 		err = c.removeMember(ctx, pgc, obs, act)
+		if act.reclone && err == nil {
+			c.safety.recloned(c.cfg.Clock.Now())
+		}
 	case actDeletePod:
 		err = c.deletePod(ctx, pgc, act.member)
 		if act.restart && err == nil {
@@ -55,6 +60,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.labelPrimary(ctx, pgc, act.member)
 	case actGrowVolume:
 		err = c.growVolume(ctx, pgc, act)
+	case actSetVolumeOwner:
+		err = c.setVolumeOwner(ctx, pgc, obs, act)
 	}
 	if err != nil {
 		return false, err

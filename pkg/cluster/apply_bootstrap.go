@@ -4,32 +4,36 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// createSecrets generates whichever of the two password Secrets is missing.
-// An existing Secret is never overwritten: the data directory was
-// initialised with its password.
+// createSecrets writes the operator's record, taking each password from
+// its user Secret if one exists with a usable password and generating the
+// others, then creates whichever user Secret is missing from the record.
+// The seed's initdb reads the superuser's password from the record, so the
+// role and the record agree from the first start. An existing user Secret
+// is never overwritten.
 func (c *Cluster) createSecrets(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) error {
-	builders := map[string]func(*v1alpha1.PostgresCluster, string) *corev1.Secret{
-		SuperuserSecretName(pgc.Name):   buildSuperuserSecret,
-		ReplicationSecretName(pgc.Name): buildReplicationSecret,
-	}
-	for name, build := range builders {
-		if obs.secrets[name] != nil {
-			continue
-		}
-		pw, err := newPassword()
+	rec := obs.creds.record
+	if rec == nil || !rec.complete() || !obs.creds.inAPI {
+		p, _, err := fillRecord(pgc, obs)
 		if err != nil {
 			return err
 		}
-		_, err = c.cfg.Kube.CoreV1().Secrets(pgc.Namespace).Create(ctx, build(pgc, pw), metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating secret %s: %w", name, err)
+		if err := c.writeRecord(ctx, pgc, obs.creds.inAPI, p); err != nil {
+			return err
+		}
+		rec = &p
+	}
+	for _, r := range managedRoles {
+		if obs.secrets[r.secret(pgc.Name)] != nil {
+			continue
+		}
+		if _, err := c.restoreSecret(ctx, pgc, r, rec.of(r)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -57,11 +61,10 @@ func (c *Cluster) finishBootstrap(ctx context.Context, pgc *v1alpha1.PostgresClu
 	if err != nil {
 		return err
 	}
-	repl := obs.secrets[ReplicationSecretName(pgc.Name)]
 	if err := c.cfg.Postgres.EnsureRole(ctx, ep, replicationUser, true, true); err != nil {
 		return err
 	}
-	if err := c.cfg.Postgres.SetPassword(ctx, ep, replicationUser, string(repl.Data[passwordKey])); err != nil {
+	if err := c.cfg.Postgres.SetPassword(ctx, ep, replicationUser, obs.creds.record.replication); err != nil {
 		return err
 	}
 	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {

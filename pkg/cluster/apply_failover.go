@@ -75,7 +75,7 @@ func (c *Cluster) promote(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 	ep := endpoint(m, pw)
 	var others []string
 	for _, o := range obs.members.live() {
-		if o != m {
+		if o != m && !obs.isForeign(o.name) { // another database gets no slot (safety_identity.go)
 			others = append(others, o.name)
 			if err := c.cfg.Postgres.EnsureSlot(ctx, ep, postgres.SlotName(o.name)); err != nil {
 				return err

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
@@ -25,7 +28,7 @@ func (c *Cluster) syncReplication(ctx context.Context, pgc *v1alpha1.PostgresClu
 	}
 	want := map[string]bool{}
 	for _, m := range obs.members.live() {
-		if m != primary {
+		if m != primary && !obs.isForeign(m.name) { // another database holds no slot (safety_identity.go)
 			want[postgres.SlotName(m.name)] = true
 		}
 	}
@@ -39,33 +42,7 @@ func (c *Cluster) syncReplication(ctx context.Context, pgc *v1alpha1.PostgresClu
 	return nil
 }
 
-// reconcileSlots creates the wanted slots and drops the operator's slots of
-// members that are gone. Slots not named after this cluster's members are
-// the user's and are left alone.
-func (c *Cluster) reconcileSlots(ctx context.Context, pgc *v1alpha1.PostgresCluster, ep postgres.Endpoint, want map[string]bool) error {
-	slots, err := c.cfg.Postgres.Slots(ctx, ep)
-	if err != nil {
-		return err
-	}
-	prefix := postgres.SlotName(pgc.Name + "-")
-	have := map[string]bool{}
-	for _, s := range slots {
-		have[s.Name] = true
-		if !want[s.Name] && s.Type == "physical" && strings.HasPrefix(s.Name, prefix) {
-			if err := c.cfg.Postgres.DropSlot(ctx, ep, s.Name); err != nil {
-				return err
-			}
-		}
-	}
-	for name := range want {
-		if !have[name] {
-			if err := c.cfg.Postgres.EnsureSlot(ctx, ep, name); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+// reconcileSlots is in slots_reconcile.go.
 
 // syncStandbyNames is the synchronous_standby_names value for the mode.
 func syncStandbyNames(pgc *v1alpha1.PostgresCluster, obs *observation) string {
@@ -83,7 +60,7 @@ func replicaNames(obs *observation) []string {
 	primary := obs.members.primary()
 	var names []string
 	for _, m := range obs.members.live() {
-		if m != primary {
+		if m != primary && !obs.isForeign(m.name) { // another database never acknowledges a commit
 			names = append(names, m.name)
 		}
 	}
@@ -119,16 +96,30 @@ func (c *Cluster) applyParameters(ctx context.Context, pgc *v1alpha1.PostgresClu
 		}
 	}
 	changed, err := c.cfg.Postgres.SetParameters(ctx, ep, want, reset)
-	if err != nil {
+	rejected := postgres.AsRejected(err)
+	if err != nil && rejected == nil {
 		return changed, err
 	}
-	c.applied[appliedKey("params", m)] = paramsFingerprint(pgc)
+	// Refused settings are skipped, never retried for this fingerprint:
+	// the member is done, and the refusal is reported instead.
+	fp := paramsFingerprint(pgc)
+	c.applied[appliedKey("params", m)] = fp
+	var refused []postgres.Rejection
+	if rejected != nil {
+		refused = rejected.Rejected
+	}
+	if fresh := c.rejections.record(m.name, fp, refused); len(fresh) > 0 {
+		msg := rejectionMessage(rejectionStrings(fresh))
+		c.cfg.Recorder.Event(pgc, corev1.EventTypeWarning, reasonParameterRejected, msg)
+		klog.FromContext(ctx).Info("PostgreSQL refused parameters", "member", m.name, "reason", msg)
+	}
 	return changed, nil
 }
 
-// sqlOwnedParameters are written by the operator with ALTER SYSTEM outside
-// spec.parameters, so applyParameters never resets them.
-var sqlOwnedParameters = map[string]bool{"synchronous_standby_names": true}
+// sqlOwnedParameters are never reset by applyParameters: every setting the
+// operator owns (v1alpha1.OwnedParameters), among them the ones it writes
+// with ALTER SYSTEM outside spec.parameters (synchronous_standby_names).
+var sqlOwnedParameters = ownedParameterSet()
 
 // paramsFingerprint changes whenever the desired parameters change.
 func paramsFingerprint(pgc *v1alpha1.PostgresCluster) string {

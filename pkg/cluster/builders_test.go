@@ -87,7 +87,11 @@ func TestBuildPod(t *testing.T) {
 				assert.NotContains(t, strings.ToLower(e.Name), "password")
 			}
 			assertVolume(t, pod, "data", func(v corev1.Volume) bool { return v.PersistentVolumeClaim.ClaimName == tt.m.Name+"-data" })
-			assertVolume(t, pod, "superuser", func(v corev1.Volume) bool { return v.Secret.SecretName == "demo-superuser" })
+			assertVolume(t, pod, "credentials", func(v corev1.Volume) bool {
+				// The operator's record, at the paths member.sh reads.
+				return v.Secret.SecretName == "demo-operator-credentials" && len(v.Secret.Items) == 2 &&
+					v.Secret.Items[0].Path == "superuser/password" && v.Secret.Items[1].Path == "replication/password"
+			})
 		})
 	}
 }

@@ -53,6 +53,14 @@ type Cluster struct {
 	growthRefused growthRefusal
 	// lastPrimaryPod is the primary's pod as last seen (vanished.go).
 	lastPrimaryPod *corev1.Pod
+	// safety is the safety rules' memory (safety_input.go).
+	safety safetyMemory
+	// rejections: settings PostgreSQL refused, per member (params_rejected.go).
+	rejections paramRejections
+	// seedRetries: the spec of each failed seed pod deleted to retry it (plan_stuck.go).
+	seedRetries map[string]string
+	// passwords is what the actor knows of the roles' passwords (observe_credentials.go).
+	passwords passwordMemory
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,19 @@ const recentCrash = time.Minute
 // primaryLost says whether the labelled primary is gone, and why. now and
 // unreachableSince (zero when the last probe answered) come from the actor.
 func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
+	if dead, why := primaryDead(m, now); dead {
+		return true, why
+	}
+	if m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
+		return true, fmt.Sprintf("PostgreSQL has not answered for %s", now.Sub(unreachableSince).Round(time.Second))
+	}
+	return false, ""
+}
+
+// primaryDead: the kubelet confirms the primary's end (its pod is being
+// deleted or failed, its container exited or just crashed). These deaths
+// take the fast path: no replica is asked whether the primary lives.
+func primaryDead(m *member, now time.Time) (bool, string) {
 	pod := m.pod
 	switch {
 	case pod.DeletionTimestamp != nil:
@@ -41,9 +55,6 @@ func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
 		if last := cs.LastTerminationState.Terminated; last != nil && now.Sub(last.FinishedAt.Time) < recentCrash {
 			return true, fmt.Sprintf("its PostgreSQL container crashed (exit code %d) and restarted", last.ExitCode)
 		}
-	}
-	if m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
-		return true, fmt.Sprintf("PostgreSQL has not answered for %s", now.Sub(unreachableSince).Round(time.Second))
 	}
 	return false, ""
 }
@@ -106,9 +117,8 @@ func planFailover(in planInput) (action, bool) {
 		return action{kind: actLabelPrimary, member: m.name, phase: v1alpha1.PhaseFailingOver,
 			reason: fmt.Sprintf("%s was promoted: routing -rw to it", m.name)}, true
 	}
-	if in.vanishedPrimaryAnswers {
-		return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: "the old primary's pod was force-deleted: " +
-			"not promoting until its address is dead and the replicas' positions are read again"}, true
+	if a, ok := planVanished(in); ok { // vanished.go
+		return a, true
 	}
 	if !in.cluster.Spec.Failover.Disabled {
 		if a, ok := planPromotion(in, live); ok {
@@ -119,7 +129,8 @@ func planFailover(in planInput) (action, bool) {
 }
 
 // planPrimaryLost fences the labelled primary when it is lost and failover
-// is enabled and due.
+// is enabled and due, unless it is lost only to the operator's probes and
+// a replica proves it alive (safety_vouch.go).
 func planPrimaryLost(in planInput, p *member) (action, bool) {
 	if in.cluster.Spec.Failover.Disabled {
 		if p.hasPod() && podFailed(p.pod) {
@@ -131,6 +142,9 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	lost, why := primaryLost(p, in.now, in.unreachableSince[p.name])
 	if !lost {
 		return planSwitchover(in, p)
+	}
+	if v := vouchedUnreachable(in, p); v != nil { // safety_vouch.go
+		return holdFailover(p, v), true
 	}
 	if delay := time.Duration(in.cluster.Spec.Failover.DelaySeconds) * time.Second; delay > 0 {
 		since := in.lostSince[p.name]
@@ -167,13 +181,18 @@ func unlabelledPrimary(live members) *member {
 
 // planPromotion picks the replica that has the most WAL. In sync mode
 // every replica must answer first: a commit was acknowledged by any one of
-// them, and only comparing all of them finds it.
+// them, and only comparing all of them finds it. A replica of another
+// database, or behind the cluster's timeline while another is on it, is
+// never promoted (safety_identity.go).
 func planPromotion(in planInput, live members) (action, bool) {
 	var candidates, silent []*member
+	var refused []string
 	for _, m := range live {
 		switch {
 		case m.name == in.cluster.Status.Primary:
 			// The old primary's volume rejoins as a replica; never promoted here.
+		case m.running() && m.db != nil && m.db.InRecovery && in.obs.isForeign(m.name):
+			refused = append(refused, fmt.Sprintf("not %s: %s", m.name, in.obs.safety.foreign[m.name]))
 		case m.running() && m.db != nil && m.db.InRecovery:
 			candidates = append(candidates, m)
 		case m.hasVolume() && wasReady(in.cluster.Status, m.name):
@@ -182,6 +201,8 @@ func planPromotion(in planInput, live members) (action, bool) {
 			silent = append(silent, m)
 		}
 	}
+	candidates, behind := onClusterTimeline(candidates, uint32(in.cluster.Status.Timeline))
+	refused = append(refused, behind...)
 	if len(candidates) == 0 {
 		return action{}, false // nothing running to promote: disaster recovery restarts the last primary
 	}
@@ -202,8 +223,11 @@ func planPromotion(in planInput, live members) (action, bool) {
 		}
 		return int(b.ordinal - a.ordinal)
 	})
-	return action{kind: actPromote, member: best.name, phase: v1alpha1.PhaseFailingOver,
-		reason: fmt.Sprintf("promoting %s, the replica with the most WAL (%s)", best.name, best.db.Position())}, true
+	reason := fmt.Sprintf("promoting %s, the replica with the most WAL (%s)", best.name, best.db.Position())
+	if len(refused) > 0 {
+		reason += "; " + strings.Join(refused, "; ")
+	}
+	return action{kind: actPromote, member: best.name, phase: v1alpha1.PhaseFailingOver, reason: reason}, true
 }
 
 // wasReady reports whether the stored status last saw the member ready.

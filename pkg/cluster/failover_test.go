@@ -119,7 +119,7 @@ func TestPlanFailover(t *testing.T) {
 			kind: actPromote, member: "demo-3", phase: v1alpha1.PhaseFailingOver},
 		{name: "force-deleted primary still answering: no promotion yet", in: func() planInput {
 			in := failoverInput(async, testMember(async, 1, noPod), testMember(async, 2, up(RoleReplica)), testMember(async, 3, up(RoleReplica)))
-			in.vanishedPrimaryAnswers = true
+			in.obs.safety.vanished = &vanishedCheck{member: "demo-1", addr: "10.0.0.9:5432", answered: true, at: now}
 			return in
 		}(), kind: actWait, phase: v1alpha1.PhaseFailingOver},
 		{name: "a tie goes to the lowest ordinal", in: failoverInput(async,
@@ -178,9 +178,10 @@ func TestPlanFailover(t *testing.T) {
 			in.restarts = map[string]int{"demo-2": 3} // 4 s back-off, failed 2 s ago
 			return in
 		}(), kind: actWait, member: "demo-2"},
-		{name: "a replica that cannot stream for a minute is re-cloned", in: func() planInput {
+		{name: "a replica that cannot stream for a minute, its slot lost, is re-cloned", in: func() planInput {
 			in := failoverInput(async, testMember(async, 1, up(RolePrimary)), testMember(async, 2, up(RoleReplica), func(m *member) { m.db.ReceiverStatus = "" }), testMember(async, 3, up(RoleReplica)))
 			in.notStreamingSince = map[string]time.Time{"demo-2": now.Add(-61 * time.Second)}
+			in.obs.members[0].db.SlotWALStatus = map[string]string{"demo_2": "lost"}
 			return in
 		}(), kind: actRemoveMember, member: "demo-2"},
 		{name: "every pod gone: the last primary restarts first on its volume", in: failoverInput(async,

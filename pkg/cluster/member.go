@@ -17,6 +17,7 @@ type member struct {
 	pvc     *corev1.PersistentVolumeClaim // nil when the volume does not exist
 	db      *postgres.Status              // nil when not probed or unreachable
 	dbErr   error                         // why the probe failed, if it did
+	login   string                        // the superuser password it accepted (observe.go)
 }
 
 // role is the role label of the member's pod ("" without a pod).

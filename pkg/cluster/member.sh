@@ -5,9 +5,9 @@
 #
 # Inputs (from the pod spec): PGDATA, POD_NAME, BOOTSTRAP (initdb|clone),
 # PRIMARY_HOST, SLOT_NAME, REPLICATION_USER, BOOTSTRAP_PARAMETERS (seed only),
-# the role label in /etc/podinfo/labels and the passwords mounted under
-# /etc/postgres-secrets. Passwords are read from files and never appear on a
-# command line or in the log.
+# the role label in /etc/podinfo/labels and the passwords the roles have,
+# mounted under /etc/postgres-secrets from the operator's record. Passwords
+# are read from files and never appear on a command line or in the log.
 set -eu
 umask 0077
 
@@ -23,13 +23,39 @@ role() {
 	sed -n 's/^postgres-operator\.dev\/role="\(.*\)"$/\1/p' /etc/podinfo/labels
 }
 
+# passfile_line prints a role's line of the password file from its mounted
+# password, with ':' and '\' escaped as libpq reads them. It fails on a
+# missing or empty password rather than write a line that cannot log in.
+# printf is a shell builtin: the password is on no command line.
+passfile_line() {
+	pw=$(cat "/etc/postgres-secrets/$2/password") && [ -n "$pw" ] || return 1
+	printf '*:*:*:%s:%s\n' "$1" "$(printf '%s' "$pw" | sed 's/[\\:]/\\&/g')"
+}
+
+# write_passfile writes the password file from the operator's record of the
+# passwords the roles have (mounted by pod.go), replacing it with one
+# rename so that a connection never reads half a file.
 write_passfile() {
-	# The passwords are base64url, so they never contain ':' or '\'.
 	{
-		printf '*:*:*:%s:%s\n' "$REPLICATION_USER" "$(cat /etc/postgres-secrets/replication/password)"
-		printf '*:*:*:postgres:%s\n' "$(cat /etc/postgres-secrets/superuser/password)"
-	} >"$PASSFILE"
-	chmod 0600 "$PASSFILE"
+		passfile_line "$REPLICATION_USER" replication &&
+			passfile_line postgres superuser
+	} >"$PASSFILE.new" || {
+		rm -f "$PASSFILE.new"
+		return 1
+	}
+	chmod 0600 "$PASSFILE.new"
+	mv -f "$PASSFILE.new" "$PASSFILE"
+}
+
+# keep_passfile_current rewrites the password file while the member runs.
+# After the operator changes a role's password the kubelet updates the
+# mounted record within about a minute, and connections made from then on
+# need the new password: the WAL receiver reconnecting after a failover,
+# pg_rewind, pg_basebackup. Connections already open are not affected.
+keep_passfile_current() {
+	while sleep 5; do
+		write_passfile 2>/dev/null || log "cannot read the mounted passwords: keeping the password file as it is"
+	done
 }
 
 write_hba() {
@@ -43,6 +69,17 @@ write_hba() {
 
 # init_seed runs initdb into a scratch directory and renames it into place,
 # so a half-initialised data directory is never mistaken for a good one.
+#
+# spec.parameters and the operator's defaults (BOOTSTRAP_PARAMETERS, one
+# setting per line: the operator escapes line breaks in values, so no value
+# adds a line of its own) go into postgresql.auto.conf, so restart-only
+# settings apply from the first start. A value PostgreSQL refuses there would
+# keep the server from ever starting, and no later spec fix would reach it.
+# "postgres -C" parses every configuration file and fails on a bad name or
+# value: when the whole set fails, each line is tried on its own and the
+# refused ones are left out and logged. The operator then applies
+# spec.parameters over SQL and reports the refused ones in the cluster's
+# status.
 init_seed() {
 	log "initdb"
 	rm -rf "$PGDATA.init"
@@ -50,7 +87,29 @@ init_seed() {
 		--pwfile=/etc/postgres-secrets/superuser/password \
 		--auth-local=peer --auth-host=scram-sha-256 \
 		--data-checksums --encoding=UTF8 --no-locale >/dev/null
-	printf '%s\n' "${BOOTSTRAP_PARAMETERS:-}" >>"$PGDATA.init/postgresql.auto.conf"
+	conf="$PGDATA.init/postgresql.auto.conf"
+	cp "$conf" "$conf.initdb"
+	printf '%s\n' "${BOOTSTRAP_PARAMETERS:-}" >>"$conf"
+	if ! postgres -D "$PGDATA.init" -C max_connections >/dev/null 2>&1; then
+		log "PostgreSQL refuses some of spec.parameters: checking them one by one"
+		cp "$conf.initdb" "$conf"
+		printf '%s\n' "${BOOTSTRAP_PARAMETERS:-}" | while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			cp "$conf" "$conf.ok"
+			printf '%s\n' "$line" >>"$conf"
+			if ! err=$(postgres -D "$PGDATA.init" -C max_connections 2>&1 >/dev/null); then
+				log "left out $line, which PostgreSQL refuses: $(printf '%s\n' "$err" | sed -n 's/^.*LOG: *//p')"
+				mv "$conf.ok" "$conf"
+			fi
+		done
+		rm -f "$conf.ok"
+		# Settings that are fine alone may still clash together.
+		if ! postgres -D "$PGDATA.init" -C max_connections >/dev/null 2>&1; then
+			log "PostgreSQL refuses the remaining parameters together: starting without any of them"
+			cp "$conf.initdb" "$conf"
+		fi
+	fi
+	rm -f "$conf.initdb"
 	mv "$PGDATA.init" "$PGDATA"
 }
 
@@ -85,11 +144,27 @@ rewind() {
 	if pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY_HOST port=5432 user=postgres dbname=postgres" 2>&1; then
 		return
 	fi
+	if other_database; then
+		# Not ours to wipe: start it as a standby on its data, untouched. It
+		# never streams; the operator reads its system identifier, reports
+		# the volume (SystemIdentifierMismatch) and never deletes it.
+		log "this volume holds another database than the primary's: not re-cloning over it"
+		return
+	fi
 	log "pg_rewind failed: re-cloning"
 	rm -rf "$PGDATA.failed"
 	mv "$PGDATA" "$PGDATA.failed"
 	clone
 	rm -rf "$PGDATA.failed"
+}
+
+# other_database reports whether the data directory comes from another
+# initdb than the primary's: their system identifiers differ.
+other_database() {
+	mine=$(LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null | sed -n 's/^Database system identifier: *//p')
+	theirs=$(psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc \
+		"SELECT system_identifier FROM pg_control_system()" 2>/dev/null) || return 1
+	[ -n "$mine" ] && [ -n "$theirs" ] && [ "$mine" != "$theirs" ]
 }
 
 prepare_data() {
@@ -126,7 +201,11 @@ export PGPASSFILE="$PASSFILE"
 # hang on it; a bounded attempt fails fast and is retried on a fresh
 # connection, which reaches the new primary.
 export PGCONNECT_TIMEOUT=3
-write_passfile
+if ! write_passfile; then
+	log "no passwords mounted under /etc/postgres-secrets"
+	exit 1
+fi
+keep_passfile_current &
 write_hba
 prepare_data
 

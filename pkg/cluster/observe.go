@@ -21,8 +21,10 @@ const probeTimeout = 3 * time.Second
 // observation is everything one reconcile pass knows.
 type observation struct {
 	members  members
-	secrets  map[string]*corev1.Secret
+	secrets  map[string]*corev1.Secret // the user-facing password Secrets
 	services map[string]*corev1.Service
+	creds    credentialsObs // the record and how the roles match it
+	safety   safetyObs      // what the safety rules check (safety_input.go)
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -51,8 +53,15 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 			obs.services[name] = s
 		}
 	}
-	if pw, ok := obs.superuserPassword(pgc.Name); ok {
-		c.probeAll(ctx, pgc.Namespace, obs.members, pw)
+	if err := c.observeRecord(pgc, obs); err != nil {
+		return nil, err
+	}
+	c.observeVanished(ctx, obs) // vanished.go: before the probes, so positions are read after
+	if candidates := obs.loginCandidates(pgc.Name); len(candidates) > 0 {
+		c.probeAll(ctx, pgc.Namespace, obs.members, candidates)
+	}
+	if rec := obs.creds.record; rec != nil && rec.complete() {
+		c.observeRoles(ctx, pgc, obs)
 	}
 	return obs, nil
 }
@@ -98,8 +107,9 @@ func (c *Cluster) listMembers(pgc *v1alpha1.PostgresCluster) (members, error) {
 }
 
 // probeAll probes every running member concurrently, so one hung member
-// costs the pass one timeout, not one per member.
-func (c *Cluster) probeAll(ctx context.Context, namespace string, ms members, password string) {
+// costs the pass one timeout, not one per member. It logs in with the first
+// of the candidate passwords the member accepts and remembers which.
+func (c *Cluster) probeAll(ctx context.Context, namespace string, ms members, candidates []string) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -107,28 +117,41 @@ func (c *Cluster) probeAll(ctx context.Context, namespace string, ms members, pa
 		if !m.running() {
 			continue
 		}
-		wg.Go(func() {
-			st, err := c.cfg.Postgres.Probe(ctx, endpoint(m, password))
-			if err != nil {
-				m.dbErr = err
-				return
-			}
-			m.db = &st
-		})
+		wg.Go(func() { defer recoverProbe(ctx, m); c.probeMember(ctx, m, candidates) })
 	}
 	wg.Wait()
 }
 
-// endpoint is how the operator reaches a member: its pod IP, as superuser.
+// probeMember tries the next candidate only when the server refused the
+// password: a rotation that did not finish, or a failover that lost it,
+// leaves the role with the previous one.
+func (c *Cluster) probeMember(ctx context.Context, m *member, candidates []string) {
+	for _, pw := range candidates {
+		st, err := c.cfg.Postgres.Probe(ctx, endpoint(m, pw))
+		if err == nil {
+			m.db, m.dbErr, m.login = &st, nil, pw
+			return
+		}
+		m.dbErr = err
+		if !postgres.IsAuthFailed(err) {
+			return
+		}
+	}
+}
+
+// endpoint is how the operator reaches a member: its pod IP, as superuser,
+// with the password the member accepted at this pass's probe if it did.
 func endpoint(m *member, password string) postgres.Endpoint {
+	if m.login != "" {
+		password = m.login
+	}
 	return postgres.Endpoint{Host: m.pod.Status.PodIP, Port: postgresPort, User: "postgres", Password: password, Database: "postgres"}
 }
 
-// superuserPassword reads the superuser's password from its Secret.
-func (o *observation) superuserPassword(cluster string) (string, bool) {
-	s := o.secrets[SuperuserSecretName(cluster)]
-	if s == nil || len(s.Data[passwordKey]) == 0 {
+// superuserPassword is the superuser's password from the operator's record.
+func (o *observation) superuserPassword(string) (string, bool) {
+	if o.creds.record == nil || o.creds.record.superuser == "" {
 		return "", false
 	}
-	return string(s.Data[passwordKey]), true
+	return o.creds.record.superuser, true
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +32,8 @@ const (
 	actLabelPrimary     actionKind = "LabelPrimary"    // route -rw to a promoted member
 	actSwitchover       actionKind = "Switchover"      // a requested, clean change of primary
 	actRejectSwitchover actionKind = "RejectSwitchover"
-	actGrowVolume       actionKind = "GrowVolume" // raise one claim's storage request to spec.storage.size
+	actGrowVolume       actionKind = "GrowVolume"  // raise one claim's storage request to spec.storage.size
+	actReplaceSeed      actionKind = "ReplaceSeed" // delete a seed that never initialised, pod and volume
 )
 
 // action is the outcome of plan: one change and why.
@@ -46,6 +48,19 @@ type action struct {
 	reason    string // a sentence for logs, Events and conditions
 	// phase, when set, is the phase this action puts the cluster in.
 	phase v1alpha1.ClusterPhase
+	// failure, when set, is the reason of a Failed condition: the cluster
+	// needs the user's help (the operator may still retry).
+	failure string
+	// blocked, when set on a converged pass, is the reason of the
+	// Progressing condition: part of the spec cannot be applied as written.
+	blocked string
+	// seedSpec is, for a seed retry, the spec of the pod it deletes.
+	seedSpec string
+	// reclone marks a actRemoveMember that replaces a replica that can no
+	// longer stream (counts towards its back-off, safety_stuck_replicas.go).
+	reclone bool
+	// notices are the safety rules' conditions and Events (safety_notices.go).
+	notices []notice
 }
 
 // planInput is everything plan may look at. It is built by the actor from
@@ -68,13 +83,17 @@ type planInput struct {
 	restarts map[string]int
 	// notStreamingSince says since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
-	// vanishedPrimaryAnswers: a primary pod was force-deleted and its
-	// address still accepts connections, or died after this pass read the
-	// replicas' positions.
-	vanishedPrimaryAnswers bool
+	// safety is the actor's memory for the safety rules (safety_input.go).
+	safety safetyInput
 	// growthRefused says why the API refused to grow volumes to the
 	// spec's size ("" when it did not).
 	growthRefused string
+	// paramsRejected names the settings of spec.parameters PostgreSQL
+	// refused, with its messages ("" when it refused none).
+	paramsRejected string
+	// seedRetriedWith: the spec (podSeedSpec) of each seed pod the actor
+	// deleted to retry it, until the seed is up.
+	seedRetriedWith map[string]string
 }
 
 // plan is a pure function from the desired and observed state to the one
@@ -84,10 +103,14 @@ func plan(in planInput) action {
 		return action{kind: actNone, reason: "the cluster is paused"}
 	}
 	for _, rule := range []func(planInput) (action, bool){
+		planCredentials, // plan_secrets.go
 		planSecretsAndServices,
+		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
+		planStuckPods, // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
 		planFailover,
 		planPrimary,
+		planPasswords, // plan_secrets.go
 		planMissingPods,
 		planScale,
 		planStuckReplicas,
@@ -101,10 +124,19 @@ func plan(in planInput) action {
 			return a
 		}
 	}
-	if in.growthRefused != "" {
+	switch {
+	case in.paramsRejected != "":
+		// Nothing more to do until the spec changes: say what was skipped.
+		return action{kind: actNone, blocked: reasonParameterRejected,
+			reason: "the cluster is as specified, except: " + strings.Join(nonEmpty(in.paramsRejected, in.growthRefused), "; ")}
+	case in.growthRefused != "":
 		return action{kind: actNone, reason: "the cluster is as specified, but " + in.growthRefused}
 	}
 	return action{kind: actNone, reason: "the cluster is as specified"}
+}
+
+func nonEmpty(s ...string) []string {
+	return slices.DeleteFunc(s, func(x string) bool { return x == "" })
 }
 
 func planSecretsAndServices(in planInput) (action, bool) {
@@ -134,6 +166,9 @@ func planBootstrap(in planInput) (action, bool) {
 			role: RolePrimary, bootstrap: BootstrapInitdb, reason: "creating the seed member, which runs initdb"}, true
 	}
 	seed := live[0]
+	if a, ok := planRetriedSeed(in, seed); ok && seed.pod == nil {
+		return a, true
+	}
 	switch {
 	case seed.pod == nil:
 		return action{kind: actRecreatePod, member: seed.name, role: RolePrimary, bootstrap: BootstrapInitdb,
@@ -141,9 +176,11 @@ func planBootstrap(in planInput) (action, bool) {
 	case seed.podReady() && seed.isPrimary():
 		return action{kind: actFinishBootstrap, member: seed.name,
 			reason: fmt.Sprintf("seed %s is up: creating the replication role", seed.name)}, true
-	default:
-		return action{kind: actWait, member: seed.name, reason: fmt.Sprintf("waiting for the seed %s to initialise", seed.name)}, true
 	}
+	if a, ok := planStuckSeed(in, seed); ok {
+		return a, true
+	}
+	return seedWait(in, seed), true
 }
 
 // planPrimary makes sure a primary exists once the cluster is initialized.
@@ -250,7 +287,7 @@ func planScale(in planInput) (action, bool) {
 		victims := slices.Clone(live)
 		slices.Reverse(victims)
 		for _, m := range victims {
-			if m != primary && m.name != in.cluster.Status.Primary {
+			if m != primary && m.name != in.cluster.Status.Primary && !in.obs.isForeign(m.name) {
 				return action{kind: actRemoveMember, member: m.name,
 					reason: fmt.Sprintf("scaling down to %d: removing replica %s", size, m.name)}, true
 			}
@@ -306,6 +343,9 @@ func planRoll(in planInput) (action, bool) {
 		return action{}, false
 	}
 	m := stale[0]
+	if m.role() == RolePrimary {
+		return rollPrimary(in, m), true // switchover.go
+	}
 	return action{kind: actDeletePod, member: m.name, reason: fmt.Sprintf("restarting %s (%s) to apply changes", m.name, m.role())}, true
 }
 
@@ -322,31 +362,14 @@ func needsRestart(in planInput, m *member) bool {
 func planWaitHealthy(in planInput) (action, bool) {
 	for _, m := range in.obs.members.live() {
 		if !m.healthy() {
-			return action{kind: actWait, member: m.name, reason: fmt.Sprintf("waiting for %s to become ready", m.name)}, true
+			why := ""
+			if m.hasPod() && podNeverStarted(m.pod) {
+				why = ": its pod has not started (" + whyNotStarted(m.pod) + ")"
+			}
+			return action{kind: actWait, member: m.name, reason: fmt.Sprintf("waiting for %s to become ready%s", m.name, why)}, true
 		}
 	}
 	return action{}, false
 }
 
-// stuckTimeout is how long a running replica may fail to stream from a
-// healthy primary before it is replaced by a fresh clone: its history has
-// diverged (a rewind that could not run) or its WAL is gone.
-const stuckTimeout = time.Minute
-
-// planStuckReplicas replaces a replica that cannot follow the primary.
-func planStuckReplicas(in planInput) (action, bool) {
-	primary := in.obs.members.live().primary()
-	if primary == nil || !primary.healthy() {
-		return action{}, false
-	}
-	for _, m := range in.obs.members.live() {
-		since := in.notStreamingSince[m.name]
-		if m == primary || since.IsZero() || in.now.Sub(since) < stuckTimeout {
-			continue
-		}
-		return action{kind: actRemoveMember, member: m.name, reason: fmt.Sprintf(
-			"replica %s has not streamed from the primary for %s (diverged or missing WAL): replacing it with a fresh clone",
-			m.name, in.now.Sub(since).Round(time.Second))}, true
-	}
-	return action{}, false
-}
+// planStuckReplicas is in safety_stuck_replicas.go.

@@ -91,6 +91,7 @@ func obsOf(pgc *v1alpha1.PostgresCluster, ms ...*member) *observation {
 			RWServiceName(pgc.Name): buildServices(pgc)[0],
 			ROServiceName(pgc.Name): buildServices(pgc)[1],
 		},
+		creds: recordedCreds("pw"), // plan_secrets_test.go
 	}
 }
 
@@ -151,9 +152,9 @@ func TestPlan(t *testing.T) {
 		{name: "pending restart rolls replicas first", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, up(RoleReplica), pendingRestart), testMember(three, 3, up(RoleReplica)))),
 			kind: actDeletePod, member: "demo-2"},
-		{name: "the primary rolls last", in: input(three, obsOf(three,
+		{name: "the primary rolls last, by a switchover (switchover_test.go)", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, up(RoleReplica)), testMember(three, 3, up(RoleReplica)))),
-			kind: actDeletePod, member: "demo-1"},
+			kind: actSwitchover, member: "demo-1"},
 		{name: "no roll while a member is unready", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, starting(RoleReplica)), testMember(three, 3, up(RoleReplica)))),
 			kind: actWait, member: "demo-2"},

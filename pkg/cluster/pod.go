@@ -114,8 +114,7 @@ func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Contai
 			{Name: "tmp", MountPath: "/tmp"},
 			{Name: "shm", MountPath: "/dev/shm"},
 			{Name: "podinfo", MountPath: podinfoDir, ReadOnly: true},
-			{Name: "superuser", MountPath: secretsDir + "/superuser", ReadOnly: true},
-			{Name: "replication", MountPath: secretsDir + "/replication", ReadOnly: true},
+			{Name: "credentials", MountPath: secretsDir, ReadOnly: true},
 		},
 	}
 }
@@ -168,15 +167,22 @@ func memberVolumes(pgc *v1alpha1.PostgresCluster, member string) []corev1.Volume
 		{Name: "podinfo", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
 			Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}},
 		}}},
-		secretVolume("superuser", SuperuserSecretName(pgc.Name)),
-		secretVolume("replication", ReplicationSecretName(pgc.Name)),
+		credentialsVolume(pgc),
 	}
 }
 
-func secretVolume(name, secret string) corev1.Volume {
-	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-		SecretName:  secret,
-		Items:       []corev1.KeyToPath{{Key: passwordKey, Path: "password"}},
+// credentialsVolume mounts the operator's record, not the user Secrets: a
+// member only ever uses a password its role has. A rotated password
+// reaches running members when the kubelet refreshes the volume (member.sh
+// rewrites its password file from it), and a restarted member at once. The
+// paths are those member.sh reads.
+func credentialsVolume(pgc *v1alpha1.PostgresCluster) corev1.Volume {
+	return corev1.Volume{Name: "credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: CredentialsSecretName(pgc.Name),
+		Items: []corev1.KeyToPath{
+			{Key: recordSuperuserKey, Path: "superuser/password"},
+			{Key: recordReplicationKey, Path: "replication/password"},
+		},
 		DefaultMode: ptr.To[int32](0o440), // group-readable: fsGroup is postgres
 	}}}
 }

@@ -28,10 +28,13 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 		return false, err
 	}
 	in := c.planInput(ctx, pgc, obs)
-	act := plan(in)
+	act := c.withNotices(ctx, pgc, in, plan(in)) // safety_notices.go
 	logger.V(3).Info("Planned", "action", act.kind, "member", act.member, "reason", act.reason)
 
 	progressed, actErr := c.apply(ctx, pgc, obs, act)
+	if actErr == nil {
+		c.rememberSeedRetry(act)
+	}
 	if actErr != nil {
 		actErr = fmt.Errorf("%s %s: %w", act.kind, act.member, actErr)
 	}
@@ -70,7 +73,8 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	c.trackHealth(in.now, obs)
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	in.notStreamingSince = c.notStreamingSince
-	in.vanishedPrimaryAnswers = c.vanishedPrimaryAnswers(ctx, obs)
+	in.seedRetriedWith = c.seedRetries
+	c.safetyInput(pgc, obs, &in) // safety_input.go
 	in.growthRefused = c.growthRefused.refusalFor(pgc)
 	c.rememberPrimary(obs)
 	primary := obs.members.primary()
@@ -82,7 +86,24 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 			in.paramsPending = append(in.paramsPending, m.name)
 		}
 	}
+	in.paramsRejected = c.rejections.summary(want, obs.members)
 	return in
+}
+
+// rememberSeedRetry keeps the spec of a failed seed pod deleted to retry
+// it: should the spec change before the pod is made again, its volume is
+// replaced too (planRetriedSeed). In memory only: after an operator restart
+// the seed is retried on its volume, as before.
+func (c *Cluster) rememberSeedRetry(act action) {
+	switch {
+	case act.seedSpec != "":
+		if c.seedRetries == nil {
+			c.seedRetries = map[string]string{}
+		}
+		c.seedRetries[act.member] = act.seedSpec
+	case act.kind == actReplaceSeed:
+		delete(c.seedRetries, act.member)
+	}
 }
 
 // appliedKey identifies an SQL change on one incarnation of a member's pod:
@@ -99,6 +120,7 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 	for _, m := range obs.members {
 		if m.healthy() {
 			delete(c.restarts, m.name)
+			delete(c.seedRetries, m.name)
 		}
 		if m.db != nil && m.db.InRecovery && !m.streaming() {
 			if c.notStreamingSince[m.name].IsZero() {

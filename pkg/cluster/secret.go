@@ -62,3 +62,11 @@ func buildSecret(pgc *v1alpha1.PostgresCluster, name, user, password string) *co
 		Data: map[string][]byte{usernameKey: []byte(user), passwordKey: []byte(password)},
 	}
 }
+
+// buildUserSecret is the user-facing Secret of a role.
+func buildUserSecret(pgc *v1alpha1.PostgresCluster, r pgRole, password string) *corev1.Secret {
+	if r == superuserRole {
+		return buildSuperuserSecret(pgc, password)
+	}
+	return buildReplicationSecret(pgc, password)
+}

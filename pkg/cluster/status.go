@@ -85,6 +85,8 @@ func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, 
 	}
 	st.Phase = phaseOf(pgc, obs, act)
 	setConditions(&st, pgc, obs, act, actErr, primaryUp)
+	setPasswordsCondition(&st, pgc, obs)    // status_secrets.go
+	setSafetyConditions(&st, pgc, obs, act) // safety_notices.go
 	return st
 }
 
@@ -164,6 +166,8 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 	switch {
 	case actErr != nil:
 		set(v1alpha1.ConditionProgressing, false, "ActionFailed", actErr.Error())
+	case converged && act.blocked != "":
+		set(v1alpha1.ConditionProgressing, false, act.blocked, act.reason)
 	case converged:
 		set(v1alpha1.ConditionProgressing, false, "Converged", act.reason)
 	default:
@@ -174,9 +178,12 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionPaused)
 	}
-	if act.kind == actFail {
+	switch {
+	case act.kind == actFail:
 		set(v1alpha1.ConditionFailed, true, "NothingToRecover", act.reason)
-	} else {
+	case act.failure != "":
+		set(v1alpha1.ConditionFailed, true, act.failure, act.reason)
+	default:
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionFailed)
 	}
 }

@@ -55,9 +55,27 @@ func switchoverTarget(live members, primary *member, req string) *member {
 	return best
 }
 
+// rollPrimary restarts the primary last, by a switchover: the replica with
+// the most WAL (every replica is healthy and up to date, or planRoll would
+// not be here) becomes the primary, and the old primary's pod, fenced
+// gracefully, is recreated as a replica with the new spec. Writes pause
+// for one clean promotion instead of waiting for the old primary to come
+// back. A cluster of one member, or without automatic failover (which the
+// promotion goes through), has its primary's pod deleted as before.
+func rollPrimary(in planInput, p *member) action {
+	reason := fmt.Sprintf("restarting %s (primary) to apply changes", p.name)
+	target := switchoverTarget(in.obs.members.live(), p, "any")
+	if target == nil || in.cluster.Spec.Failover.Disabled {
+		return action{kind: actDeletePod, member: p.name, reason: reason}
+	}
+	return action{kind: actSwitchover, member: p.name, target: target.name, phase: v1alpha1.PhaseUpdating,
+		reason: fmt.Sprintf("%s: switching over to %s first; %s comes back as a replica", reason, target.name, p.name)}
+}
+
 // switchover checkpoints (so the shutdown checkpoint is quick), records the
 // target, then fences the primary with a grace period long enough for a
-// clean shutdown.
+// clean shutdown. A roll's switchover (no new request in the annotation)
+// leaves status.lastSwitchover as it is.
 func (c *Cluster) switchover(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) error {
 	if ep, err := primaryEndpoint(pgc, obs); err == nil {
 		if err := c.cfg.Postgres.Checkpoint(ctx, ep); err != nil {
@@ -66,7 +84,10 @@ func (c *Cluster) switchover(ctx context.Context, pgc *v1alpha1.PostgresCluster,
 	}
 	req := pgc.Annotations[v1alpha1.SwitchoverAnnotation]
 	if err := c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
-		st.SwitchoverTarget, st.LastSwitchover = act.target, req
+		st.SwitchoverTarget = act.target
+		if req != "" {
+			st.LastSwitchover = req
+		}
 	}); err != nil {
 		return err
 	}

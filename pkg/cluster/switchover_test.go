@@ -46,3 +46,41 @@ func TestPromotionPrefersTheSwitchoverTargetOnATie(t *testing.T) {
 	assert.Equal(t, actPromote, got.kind)
 	assert.Equal(t, "demo-3", got.member)
 }
+
+func TestRollPrimaryBySwitchover(t *testing.T) {
+	three := testCluster(3, initialized("demo-1", 3))
+	one := testCluster(1, initialized("demo-1", 1))
+	noFailover := testCluster(3, initialized("demo-1", 3), failoverDisabled)
+	tests := []struct {
+		name   string
+		in     planInput
+		kind   actionKind
+		target string
+		phase  v1alpha1.ClusterPhase
+		reason string
+	}{
+		{"the primary hands over to the replica with the most WAL", failoverInput(three,
+			testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, up(RoleReplica), at(10)), testMember(three, 3, up(RoleReplica), at(20))),
+			actSwitchover, "demo-3", v1alpha1.PhaseUpdating,
+			"restarting demo-1 (primary) to apply changes: switching over to demo-3 first; demo-1 comes back as a replica"},
+		{"a new image: the same", edit(three, func(in *planInput) { in.image = "postgres:15.9" },
+			testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica), at(10)), testMember(three, 3, up(RoleReplica), at(20))),
+			actDeletePod, "", v1alpha1.PhaseUpdating, ""}, // replicas first: demo-3
+		{"a cluster of one has its primary's pod deleted", failoverInput(one, testMember(one, 1, up(RolePrimary), pendingRestart)),
+			actDeletePod, "", v1alpha1.PhaseUpdating, "restarting demo-1 (primary) to apply changes"},
+		{"without automatic failover the pod is deleted", failoverInput(noFailover,
+			testMember(noFailover, 1, up(RolePrimary), pendingRestart), testMember(noFailover, 2, up(RoleReplica)), testMember(noFailover, 3, up(RoleReplica))),
+			actDeletePod, "", v1alpha1.PhaseUpdating, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := plan(tt.in)
+			assert.Equal(t, tt.kind, got.kind, got.reason)
+			assert.Equal(t, tt.target, got.target)
+			assert.Equal(t, tt.phase, phaseOf(tt.in.cluster, tt.in.obs, got))
+			if tt.reason != "" {
+				assert.Equal(t, tt.reason, got.reason)
+			}
+		})
+	}
+}

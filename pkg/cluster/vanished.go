@@ -2,22 +2,34 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// aliveTimeout bounds each check that a vanished primary's address is dead.
+// aliveTimeout bounds the check that a vanished primary's address is dead.
 const aliveTimeout = 300 * time.Millisecond
 
-// vanishedWait bounds how long one pass keeps checking that address. No API
-// event follows the death of a force-deleted pod's container, so the actor
-// keeps checking, a pass every vanishedWait at most, instead of waiting for
-// the reconcile timer (up to 12 s); the kubelet stops such a container
-// within a few seconds.
-const vanishedWait = 3 * time.Second
+// vanishedRecheck is how soon another pass checks an address that still
+// answered. No API event follows the death of a force-deleted pod's
+// container, so the actor asks again on its own rather than wait for the
+// reconcile timer (up to 12 s); the kubelet stops such a container within a
+// few seconds.
+const vanishedRecheck = 200 * time.Millisecond
+
+// vanishedCheck is one look, during observe, at the address of a primary
+// pod that vanished from the API without the actor seeing it stop.
+type vanishedCheck struct {
+	member   string
+	addr     string
+	answered bool      // it accepted a TCP connection
+	at       time.Time // when the check ended (the actor's clock)
+}
 
 // rememberPrimary keeps the last state in which the actor saw the primary's
 // (or a fenced primary's) pod, to judge how that pod disappeared.
@@ -30,46 +42,67 @@ func (c *Cluster) rememberPrimary(obs *observation) {
 	}
 }
 
-// vanishedPrimaryAnswers reports whether a primary pod that vanished from
-// the API without the actor ever seeing it terminate may still be running:
-// promotion must wait. A forced deletion (grace 0) removes the object at
-// once while the kubelet may still be stopping the container; promotion
-// waits until the old address is dead. A graceful deletion is confirmed by
-// the kubelet before the object goes, so it needs no check.
+// observeVanished checks, once and within aliveTimeout, whether a primary
+// pod that vanished from the API may still be running. A forced deletion
+// (grace 0) removes the object at once while the kubelet may still be
+// stopping the container, and such a primary may still accept writes. A
+// graceful deletion is confirmed by the kubelet before the object goes, a
+// failed pod has stopped, and an address another pod of the cluster now
+// has was given up by the old one: none needs a check.
 //
-// Once the address is dead it still reports true for this pass: the
-// replicas' positions this pass would compare were read before, and the
-// old primary may have streamed more WAL to some of them while it shut
-// down (its shutdown checkpoint, even commits acknowledged in sync mode).
-// The next pass, run at once, reads them again and promotes the right one.
-func (c *Cluster) vanishedPrimaryAnswers(ctx context.Context, obs *observation) bool {
+// It runs before the members are probed, so the WAL positions this pass
+// compares are read after the address was found dead: the old primary may
+// have streamed more WAL to some replicas while it shut down (its shutdown
+// checkpoint, even commits acknowledged in sync mode).
+func (c *Cluster) observeVanished(ctx context.Context, obs *observation) {
 	last := c.lastPrimaryPod
 	if last == nil || last.Status.PodIP == "" {
-		return false
+		return
 	}
 	if m := obs.members.byName(last.Name); m != nil && m.pod != nil {
-		return false // still there: fencing handles it
+		return // still there: fencing handles it
 	}
-	if gracefulDeletion(last) || podFailed(last) {
+	if gracefulDeletion(last) || podFailed(last) || addressTaken(obs, last) {
 		c.lastPrimaryPod = nil
-		return false
+		return
+	}
+	dial := c.safety.dial
+	if dial == nil {
+		dial = answers
 	}
 	addr := net.JoinHostPort(last.Status.PodIP, strconv.Itoa(postgresPort))
-	deadline := time.Now().Add(vanishedWait)
-	for answers(ctx, addr) {
-		if time.Now().After(deadline) {
-			c.poke() // keep checking: no event will come when it dies
+	check := &vanishedCheck{member: last.Name, addr: addr, answered: dial(ctx, addr)}
+	check.at = c.cfg.Clock.Now()
+	obs.safety.vanished = check
+	if check.answered {
+		c.pokeAfter(vanishedRecheck)
+	} else {
+		c.lastPrimaryPod = nil // dead: no need to check again
+	}
+}
+
+// planVanished holds promotion while a force-deleted primary's address
+// still answers.
+func planVanished(in planInput) (action, bool) {
+	v := in.obs.safety.vanished
+	if v == nil || !v.answered {
+		return action{}, false
+	}
+	return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: fmt.Sprintf(
+		"the old primary %s's pod was force-deleted and its address %s still answered %s ago: "+
+			"not promoting until it is dead and the replicas' positions are read again",
+		v.member, v.addr, in.now.Sub(v.at).Round(time.Millisecond))}, true
+}
+
+// addressTaken: another pod of the cluster has the vanished pod's IP, which
+// the network plugin hands out again only once the old sandbox is gone.
+func addressTaken(obs *observation, last *corev1.Pod) bool {
+	for _, m := range obs.members {
+		if m.pod != nil && m.pod.UID != last.UID && m.pod.Status.PodIP == last.Status.PodIP {
 			return true
-		}
-		select {
-		case <-ctx.Done():
-			return true
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	c.lastPrimaryPod = nil // dead: no need to check again
-	c.poke()
-	return true
+	return false
 }
 
 // gracefulDeletion: the kubelet removes such a pod only once its containers

@@ -96,10 +96,12 @@ func New(recorder record.EventRecorder, informers []NamespaceInformers, newRunne
 		opts:      opts,
 		listers:   make(map[string]pglisters.PostgresClusterLister, len(informers)),
 		queue:     newQueue(opts),
-		runners:   newRegistry(),
 		reports:   make(chan runnerReport, reportBufferSize),
 		logger:    klog.Background().WithName("postgrescluster-controller"),
 	}
+	c.runners = newRegistry(restartPolicy{
+		baseDelay: opts.RestartBaseDelay, maxDelay: opts.RestartMaxDelay, onPanic: c.runnerPanicked,
+	})
 	for _, inf := range informers {
 		c.listers[inf.Namespace] = inf.Clusters.Lister()
 		synced, err := c.addHandlers(inf)

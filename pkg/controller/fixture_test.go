@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,17 +57,23 @@ type fakeRunner struct {
 	initial *v1alpha1.PostgresCluster
 	report  func(error)
 
-	started chan struct{} // closed when Run starts
-	stopped chan struct{} // closed when Run is about to return
-	release chan struct{} // if non-nil, Run ignores cancellation until closed
-	ctxErr  error         // ctx.Err() seen by Run; read after stopped
+	started   chan struct{} // closed when Run starts
+	startedAt time.Time     // when Run started; read after started is closed
+	stopped   chan struct{} // closed when Run is about to return
+	panicWith any           // if non-nil, Run panics with it right after starting
+	release   chan struct{} // if non-nil, Run ignores cancellation until closed
+	ctxErr    error         // ctx.Err() seen by Run; read after stopped
 
 	mu      sync.Mutex
 	updates []*v1alpha1.PostgresCluster
 }
 
 func (r *fakeRunner) Run(ctx context.Context) {
+	r.startedAt = time.Now()
 	close(r.started)
+	if r.panicWith != nil {
+		panic(r.panicWith)
+	}
 	<-ctx.Done()
 	if r.release != nil {
 		<-r.release
@@ -116,6 +123,8 @@ type fakeRunners struct {
 	mu    sync.Mutex
 	byKey map[cache.ObjectName][]*fakeRunner
 	stuck bool // new runners ignore cancellation until released
+	// panics is how many of the next runners built panic in Run.
+	panics int
 }
 
 func newFakeRunners() *fakeRunners {
@@ -132,8 +141,18 @@ func (f *fakeRunners) newRunner(key cache.ObjectName, pgc *v1alpha1.PostgresClus
 	if f.stuck {
 		r.release = make(chan struct{})
 	}
+	if f.panics > 0 {
+		f.panics--
+		r.panicWith = fmt.Sprintf("boom %d", len(f.byKey[key])+1)
+	}
 	f.byKey[key] = append(f.byKey[key], r)
 	return r
+}
+
+func (f *fakeRunners) setPanics(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.panics = n
 }
 
 func (f *fakeRunners) setStuck(stuck bool) {
@@ -312,9 +331,12 @@ func (f *fixture) flush(barrier *fakeRunner) {
 	}
 }
 
-// assertOnlyReads checks the controller made no API writes: the only actions
-// recorded by the fake clientsets are the informers' list and watch calls
-// (the tests mutate objects through the trackers, which record nothing).
+// assertOnlyReads checks that the only actions recorded by the fake
+// clientsets are the informers' list and watch calls (the tests mutate
+// objects through the trackers, which record nothing). With fake runners it
+// guards against the Controller, which holds no clientset, ever calling the
+// API itself; with real runners (nowrites_test.go) it holds them to no
+// writes after the test's last ClearActions.
 func (f *fixture) assertOnlyReads() {
 	f.t.Helper()
 	for _, c := range []struct {

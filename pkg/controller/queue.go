@@ -26,6 +26,11 @@ type Options struct {
 	// cancelled, per deleted cluster and for all runners at shutdown
 	// (default 30s).
 	StopTimeout time.Duration
+	// RestartBaseDelay and RestartMaxDelay bound the wait before a runner
+	// that panicked is restarted: the base after one panic, doubling with
+	// each panic in a row, up to the max (defaults 1s and 5m).
+	RestartBaseDelay time.Duration
+	RestartMaxDelay  time.Duration
 }
 
 const (
@@ -35,6 +40,9 @@ const (
 	defaultRetryQPS    = 10
 	defaultRetryBurst  = 100
 	defaultStopTimeout = 30 * time.Second
+
+	defaultRestartBaseDelay = time.Second
+	defaultRestartMaxDelay  = 5 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
@@ -56,6 +64,13 @@ func (o Options) withDefaults() Options {
 	if o.StopTimeout <= 0 {
 		o.StopTimeout = defaultStopTimeout
 	}
+	if o.RestartBaseDelay <= 0 {
+		o.RestartBaseDelay = defaultRestartBaseDelay
+	}
+	if o.RestartMaxDelay <= 0 {
+		o.RestartMaxDelay = defaultRestartMaxDelay
+	}
+	o.RestartMaxDelay = max(o.RestartMaxDelay, o.RestartBaseDelay)
 	return o
 }
 

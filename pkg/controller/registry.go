@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
 // errRegistryClosed is returned by start once stopAll has begun.
@@ -18,7 +21,13 @@ var errRegistryClosed = errors.New("runner registry is shut down")
 // Run returns, including while it is stopping, so a same-named successor can
 // never run alongside it.
 type entry struct {
+	// build makes a fresh runner: at start, and again after a panic.
+	build func(*v1alpha1.PostgresCluster) Runner
+	// mu guards runner (replaced by a restart) and latest (the newest object
+	// handed over, which a restarted runner starts from).
+	mu       sync.Mutex
 	runner   Runner
+	latest   *v1alpha1.PostgresCluster
 	cancel   context.CancelFunc
 	done     chan struct{} // closed after Run returned and the entry was removed
 	stopping atomic.Bool
@@ -29,6 +38,31 @@ type entry struct {
 }
 
 type runnerFailure struct{ err error }
+
+// update hands pgc to the current runner and remembers it for a restart.
+func (e *entry) update(pgc *v1alpha1.PostgresCluster) {
+	e.mu.Lock()
+	e.latest = pgc
+	r := e.runner
+	e.mu.Unlock()
+	r.Update(pgc)
+}
+
+func (e *entry) current() Runner {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runner
+}
+
+// rebuild replaces the runner with a fresh one built from the newest
+// object. The old runner's failing state goes with it: the new one reports
+// its own.
+func (e *entry) rebuild() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.runner = e.build(e.latest.DeepCopy())
+	e.setReport(nil)
+}
 
 // failing returns the runner's outstanding error, or nil.
 func (e *entry) failing() error {
@@ -52,10 +86,13 @@ type registry struct {
 	mu      sync.Mutex
 	entries map[cache.ObjectName]*entry
 	closed  bool
+
+	// restarts: how a runner that panicked is told and brought back.
+	restarts restartPolicy
 }
 
-func newRegistry() *registry {
-	return &registry{entries: make(map[cache.ObjectName]*entry)}
+func newRegistry(restarts restartPolicy) *registry {
+	return &registry{entries: make(map[cache.ObjectName]*entry), restarts: restarts}
 }
 
 // get returns key's entry, or nil.
@@ -77,12 +114,15 @@ func (r *registry) len() int {
 	return len(r.entries)
 }
 
-// start builds a runner with build (which gets the entry, for its report
-// func) and runs it in its own goroutine under a child of ctx. Callers ensure
-// key has no entry; the workqueue never syncs one key on two workers at once.
-func (r *registry) start(ctx context.Context, key cache.ObjectName, build func(*entry) Runner) (*entry, error) {
-	e := &entry{done: make(chan struct{})}
-	e.runner = build(e)
+// start builds a runner for pgc with build (which gets the entry, for its
+// report func) and runs it in its own goroutine under a child of ctx. Callers
+// ensure key has no entry; the workqueue never syncs one key on two workers
+// at once.
+func (r *registry) start(ctx context.Context, key cache.ObjectName, pgc *v1alpha1.PostgresCluster,
+	build func(*entry, *v1alpha1.PostgresCluster) Runner) (*entry, error) {
+	e := &entry{done: make(chan struct{}), latest: pgc}
+	e.build = func(pgc *v1alpha1.PostgresCluster) Runner { return build(e, pgc) }
+	e.runner = e.build(pgc.DeepCopy())
 	if e.runner == nil {
 		return nil, fmt.Errorf("newRunner returned nil for %s", key)
 	}
@@ -106,10 +146,35 @@ func (r *registry) start(ctx context.Context, key cache.ObjectName, build func(*
 	return e, nil
 }
 
+// run runs e's runner until ctx ends. A panic in it never reaches the
+// process: it is reported, and a fresh runner takes over after a delay that
+// doubles with each panic in a row (restarts.go).
 func (r *registry) run(ctx context.Context, key cache.ObjectName, e *entry) {
 	defer r.finished(key, e)
-	defer utilruntime.HandleCrashWithContext(ctx)
-	e.runner.Run(ctx)
+	inARow := 0
+	for {
+		started := time.Now()
+		p := runRecovering(ctx, e.current())
+		if p == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			// Stopping anyway (the cluster is gone, or the operator stops).
+			klog.FromContext(ctx).Error(fmt.Errorf("panic: %v", p.value), "Cluster actor panicked while stopping",
+				"stack", string(p.stack))
+			return
+		}
+		if time.Since(started) >= r.restarts.maxDelay {
+			inARow = 0 // it ran well for a long while: start the back-off over
+		}
+		delay := r.restarts.delay(inARow)
+		inARow++
+		r.restarts.onPanic(ctx, key, p, delay)
+		if !sleep(ctx, delay) {
+			return
+		}
+		e.rebuild()
+	}
 }
 
 // finished removes e before closing done, so whoever waits on done sees the

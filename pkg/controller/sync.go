@@ -66,7 +66,7 @@ func (c *Controller) updateRunner(ctx context.Context, key cache.ObjectName, pgc
 	if e.stopping.Load() {
 		return errRunnerStopping
 	}
-	e.runner.Update(pgc.DeepCopy())
+	e.update(pgc.DeepCopy())
 	if err := e.failing(); err != nil {
 		return fmt.Errorf("%w: %w", errRunnerFailing, err)
 	}
@@ -74,8 +74,8 @@ func (c *Controller) updateRunner(ctx context.Context, key cache.ObjectName, pgc
 }
 
 func (c *Controller) startRunner(ctx context.Context, key cache.ObjectName, pgc *v1alpha1.PostgresCluster) (*entry, error) {
-	e, err := c.runners.start(ctx, key, func(e *entry) Runner {
-		return c.newRunner(key, pgc.DeepCopy(), c.reporter(ctx, key, e))
+	e, err := c.runners.start(ctx, key, pgc.DeepCopy(), func(e *entry, pgc *v1alpha1.PostgresCluster) Runner {
+		return c.newRunner(key, pgc, c.reporter(ctx, key, e))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start runner: %w", err)

@@ -25,6 +25,8 @@ type Client interface {
 
 	// SetParameters writes the settings with ALTER SYSTEM and reloads the
 	// configuration if anything changed. It works on hot standbys too.
+	// Settings the server refuses are skipped and reported together in a
+	// *RejectedError (see AsRejected); the others are still applied.
 	// Values are not treated as secrets: they end up in postgresql.auto.conf,
 	// in server error messages and, with log_statement, in the server log.
 	SetParameters(ctx context.Context, ep Endpoint, set map[string]string, reset []string) (changed bool, err error)
@@ -50,6 +52,9 @@ type Client interface {
 	// SetPassword sets the role's password as a SCRAM-SHA-256 verifier
 	// computed here, so the plaintext never reaches the server or its log.
 	SetPassword(ctx context.Context, ep Endpoint, role, password string) error
+	// RoleHasPassword reports whether the role's stored SCRAM verifier was
+	// made from password; the check runs here, not on the server.
+	RoleHasPassword(ctx context.Context, ep Endpoint, role, password string) (bool, error)
 }
 
 // Status is what Probe reports about one instance.
@@ -85,6 +90,9 @@ type Status struct {
 	UpstreamPort int
 	// UpstreamSlot is the replication slot the WAL receiver uses, if any.
 	UpstreamSlot string
+
+	// SafetyStatus: what failover and re-cloning check (safety_status.go).
+	SafetyStatus
 }
 
 // Streaming reports whether the standby's WAL receiver is streaming.
@@ -127,4 +135,7 @@ type Slot struct {
 	ActivePID  int
 	RestartLSN LSN
 	WALStatus  string // "reserved", "extended", "unreserved", "lost" or ""
+	// ActiveApplication is the application_name of the walsender using
+	// the slot ("" when inactive): a member's name, or someone else's.
+	ActiveApplication string
 }

@@ -78,15 +78,78 @@ func TestSetParametersReloadAndPendingRestart(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, postgres.IsUnreachable(err))
 	assert.Equal(t, "22023", postgres.SQLState(err), "%v", err)
+	require.NotNil(t, postgres.AsRejected(err), "%v", err)
 	require.NoError(t, c.Reload(ctx, ep))
 	assert.Equal(t, "4MB", primary.Query(t, `SHOW work_mem`))
 
 	// ALTER SYSTEM is not transactional: what was valid is written and
-	// loaded even though a later value is refused.
+	// loaded even though another value is refused.
 	changed, err = c.SetParameters(ctx, ep, map[string]string{"maintenance_work_mem": "100MB", "work_mem": "lots"}, nil)
 	require.Error(t, err)
 	assert.True(t, changed)
 	waitSetting(t, primary, "maintenance_work_mem", "100MB")
+}
+
+// TestSetParametersSkipsRejected: every setting the server refuses is
+// reported with its own message, and every other one, before or after it
+// in name order, is written and loaded.
+func TestSetParametersSkipsRejected(t *testing.T) {
+	t.Parallel()
+	primary := pgtest.NewPrimary(t, "p")
+	c, ctx, ep := postgres.New(), context.Background(), primary.Endpoint()
+	_, err := c.SetParameters(ctx, ep, map[string]string{"shared_buffers": "64MB"}, nil)
+	require.NoError(t, err)
+
+	set := map[string]string{
+		"array_nulls":          "off",    // sorts first: applied
+		"data_directory":       "/x",     // cannot be changed
+		"maintenance_work_mem": "100MB",  // between refused ones: applied
+		"nope_param":           "1",      // unknown
+		"shared_buffers":       "banana", // bad value; the old value stays
+		"statement_timeout":    "5s",     // applied
+		"work_mem":             "a\nb\n", // not a valid memory value
+	}
+	changed, err := c.SetParameters(ctx, ep, set, nil)
+	assert.True(t, changed)
+	rej := postgres.AsRejected(err)
+	require.NotNil(t, rej, "%v", err)
+	assert.False(t, postgres.IsUnreachable(err))
+	got := map[string]string{}
+	for _, r := range rej.Rejected {
+		got[r.Name] = r.SQLState
+		assert.NotEmpty(t, r.Message)
+		assert.Equal(t, set[r.Name], r.Value)
+	}
+	assert.Equal(t, map[string]string{"data_directory": "55P02", "nope_param": "42704", "shared_buffers": "22023", "work_mem": "22023"}, got)
+	assert.Contains(t, err.Error(), `shared_buffers = 'banana': invalid value for parameter "shared_buffers": "banana"`)
+	t.Logf("refused: %v", err)
+
+	waitSetting(t, primary, "array_nulls", "off")
+	waitSetting(t, primary, "maintenance_work_mem", "100MB")
+	waitSetting(t, primary, "statement_timeout", "5s")
+	conf, err := c.AutoConf(ctx, ep)
+	require.NoError(t, err)
+	assert.Equal(t, "64MB", conf["shared_buffers"], "the refused value never reaches the file")
+	assert.NotContains(t, conf, "nope_param")
+
+	// The same call again writes nothing and refuses the same settings.
+	changed, err = c.SetParameters(ctx, ep, set, nil)
+	assert.False(t, changed)
+	require.NotNil(t, postgres.AsRejected(err), "%v", err)
+	assert.Len(t, postgres.AsRejected(err).Rejected, 4)
+
+	// A value with a line break is refused by ALTER SYSTEM itself.
+	_, err = c.SetParameters(ctx, ep, map[string]string{"log_line_prefix": "a\nb = 'x'"}, nil)
+	require.NotNil(t, postgres.AsRejected(err), "%v", err)
+
+	// Without refused settings the call succeeds again.
+	changed, err = c.SetParameters(ctx, ep, map[string]string{"shared_buffers": "32MB"}, []string{"nope_param", "array_nulls"})
+	require.NoError(t, err)
+	assert.True(t, changed)
+	conf, err = c.AutoConf(ctx, ep)
+	require.NoError(t, err)
+	assert.Equal(t, "32MB", conf["shared_buffers"])
+	assert.NotContains(t, conf, "array_nulls")
 }
 
 func TestSetParametersOnHotStandby(t *testing.T) {

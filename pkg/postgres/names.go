@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
 // maxIdentifierLen is NAMEDATALEN-1: PostgreSQL silently truncates longer
@@ -39,8 +41,9 @@ func validateSlotName(name string) error {
 
 // paramNameRE matches configuration parameter names, including custom ones
 // such as "pg_stat_statements.max". They are spliced into ALTER SYSTEM
-// unquoted, so this is also what keeps SQL out of them.
-var paramNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$`)
+// unquoted, so this is also what keeps SQL out of them. It is the API's own
+// rule, so the operator accepts exactly the names the CRD lets through.
+var paramNameRE = regexp.MustCompile(v1alpha1.ParameterNamePattern)
 
 // normalizeParamName lower-cases a parameter name (the server does, and
 // postgresql.auto.conf stores it so) and validates it.

@@ -22,10 +22,15 @@ WHERE sourcefile = current_setting('data_directory') || '/postgresql.auto.conf'`
 // with the same desired state costs one query and no SIGHUP. changed reports
 // whether anything was written, also when an error follows.
 //
+// Each setting is its own ALTER SYSTEM statement (ALTER SYSTEM refuses to
+// run inside a transaction block, which a multi-statement query string
+// would be), and one the server refuses does not stop the others: they are
+// written and loaded, and the refused ones come back as a *RejectedError
+// with the server's messages. A bad value in a spec must never keep the
+// good ones, or anything after them, from being applied.
+//
 // ALTER SYSTEM is allowed on a hot standby (it writes a file, not WAL), so
-// this works on every member. Each statement is sent on its own because
-// ALTER SYSTEM refuses to run inside a transaction block, which a
-// multi-statement query string would be.
+// this works on every member.
 func (c *client) SetParameters(ctx context.Context, ep Endpoint, set map[string]string, reset []string) (bool, error) {
 	set, reset, err := normalizeParams(set, reset)
 	if err != nil {
@@ -37,19 +42,28 @@ func (c *client) SetParameters(ctx context.Context, ep Endpoint, set map[string]
 		if err != nil {
 			return err
 		}
-		for _, stmt := range alterSystemStatements(current, set, reset) {
-			if _, err = conn.ExecContext(ctx, stmt); err != nil {
+		var rejected []Rejection
+		for _, st := range alterSystemStatements(current, set, reset) {
+			_, err = conn.ExecContext(ctx, st.sql)
+			if pqErr, refused := settingRefused(err); refused {
+				rejected, err = append(rejected, newRejection(st, pqErr)), nil
+				continue
+			}
+			if err != nil {
 				break
 			}
 			changed = true
 		}
-		// Reload whatever was written, even if a later value was refused:
+		// Reload whatever was written, even if a later statement failed:
 		// ALTER SYSTEM is not transactional, and an unloaded change would
 		// otherwise wait for an unrelated reload.
 		if changed {
 			if _, reloadErr := conn.ExecContext(ctx, `SELECT pg_reload_conf()`); err == nil {
 				err = reloadErr
 			}
+		}
+		if err == nil && len(rejected) > 0 {
+			err = &RejectedError{Rejected: rejected}
 		}
 		return err
 	})
@@ -110,19 +124,27 @@ func readAutoConf(ctx context.Context, conn *sql.Conn) (map[string]string, error
 	return current, rows.Err()
 }
 
+// alterStmt is one ALTER SYSTEM statement and the setting it changes.
+type alterStmt struct {
+	name, value string
+	reset       bool
+	sql         string
+}
+
 // alterSystemStatements returns the ALTER SYSTEM statements needed to go from
 // current to the desired state, in a stable order. Names are validated
 // identifiers; values are quoted literals.
-func alterSystemStatements(current, set map[string]string, reset []string) []string {
-	var stmts []string
+func alterSystemStatements(current, set map[string]string, reset []string) []alterStmt {
+	var stmts []alterStmt
 	for _, name := range slices.Sorted(maps.Keys(set)) {
 		if v, ok := current[name]; !ok || v != set[name] {
-			stmts = append(stmts, "ALTER SYSTEM SET "+name+" = "+pq.QuoteLiteral(set[name]))
+			stmts = append(stmts, alterStmt{name: name, value: set[name],
+				sql: "ALTER SYSTEM SET " + name + " = " + pq.QuoteLiteral(set[name])})
 		}
 	}
 	for _, name := range slices.Sorted(slices.Values(reset)) {
 		if _, ok := current[name]; ok {
-			stmts = append(stmts, "ALTER SYSTEM RESET "+name)
+			stmts = append(stmts, alterStmt{name: name, reset: true, sql: "ALTER SYSTEM RESET " + name})
 		}
 	}
 	return slices.Compact(stmts)

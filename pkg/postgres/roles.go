@@ -60,3 +60,26 @@ func (c *client) SetPassword(ctx context.Context, ep Endpoint, role, password st
 		return err
 	})
 }
+
+// RoleHasPassword reports whether the role's stored password is password.
+// It reads the role's SCRAM verifier from pg_authid (superuser only; it
+// works on a standby too) and checks it here, so nothing derived from the
+// password is sent to the server. A missing role, a role without a
+// password or with an md5 one reports false.
+func (c *client) RoleHasPassword(ctx context.Context, ep Endpoint, role, password string) (bool, error) {
+	if err := validateRoleName(role); err != nil {
+		return false, invalidArgument("check password", ep, err)
+	}
+	var stored sql.NullString
+	err := c.withConn(ctx, ep, "check password", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+		err := conn.QueryRowContext(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = $1`, role).Scan(&stored)
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return stored.Valid && scramMatches(stored.String, password), nil
+}

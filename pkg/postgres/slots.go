@@ -76,11 +76,13 @@ func dropSlotOnce(ctx context.Context, conn *sql.Conn, name string) error {
 	return err
 }
 
+// slotsQuery joins each active slot to its walsender, whose
+// application_name says who streams from it (a member names itself).
 const slotsQuery = `
-SELECT slot_name, slot_type, active, coalesce(active_pid, 0),
-       restart_lsn::text, coalesce(wal_status, '')
-FROM pg_replication_slots
-ORDER BY slot_name`
+SELECT s.slot_name, s.slot_type, s.active, coalesce(s.active_pid, 0),
+       s.restart_lsn::text, coalesce(s.wal_status, ''), coalesce(r.application_name, '')
+FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+ORDER BY s.slot_name`
 
 func (c *client) Slots(ctx context.Context, ep Endpoint) ([]Slot, error) {
 	var out []Slot
@@ -93,7 +95,7 @@ func (c *client) Slots(ctx context.Context, ep Endpoint) ([]Slot, error) {
 		for rows.Next() {
 			var s Slot
 			var restart sql.NullString
-			if err := rows.Scan(&s.Name, &s.Type, &s.Active, &s.ActivePID, &restart, &s.WALStatus); err != nil {
+			if err := rows.Scan(&s.Name, &s.Type, &s.Active, &s.ActivePID, &restart, &s.WALStatus, &s.ActiveApplication); err != nil {
 				return err
 			}
 			if err := parseLSNs(map[*LSN]sql.NullString{&s.RestartLSN: restart}); err != nil {

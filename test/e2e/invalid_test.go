@@ -67,3 +67,31 @@ func TestInvalidUpdatesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// A PostgresCluster with spec.deletionProtection cannot be deleted, by name
+// or with --all, until the field is turned off; the refusal says how (the
+// ValidatingAdmissionPolicy in manifests/admission).
+func TestDeletionProtection(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "protect")
+	manifest := `apiVersion: postgres-operator.dev/v1alpha1
+kind: PostgresCluster
+metadata: {name: kept}
+spec: {size: 1, postgresVersion: 15, storage: {size: 1Gi}, paused: true, deletionProtection: true}
+`
+	off := `{"spec":{"deletionProtection":false}}`
+	f.KubectlOK(t, manifest, "-n", ns, "apply", "-f", "-")
+	// Runs before the namespace's deletion, which the policy would block.
+	t.Cleanup(func() { f.Run("", "-n", ns, "patch", "pgc", "kept", "--type", "merge", "-p", off) })
+
+	for _, args := range [][]string{{"delete", "pgc", "kept"}, {"delete", "pgc", "--all"}} {
+		r := f.Run("", append([]string{"-n", ns}, args...)...)
+		require.Error(t, r.Err, "kubectl %v was allowed", args)
+		assert.Contains(t, r.Stderr, "spec.deletionProtection is true on PostgresCluster "+ns+"/kept")
+		assert.Contains(t, r.Stderr, "kubectl -n "+ns+" patch pgc kept --type merge -p '"+off+"'")
+	}
+	f.KubectlOK(t, "", "-n", ns, "get", "pgc", "kept")
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "kept", "--type", "merge", "-p", off)
+	f.KubectlOK(t, "", "-n", ns, "delete", "pgc", "kept", "--wait=true")
+}

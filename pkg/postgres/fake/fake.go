@@ -42,6 +42,10 @@ type Server struct {
 	Slots map[string]postgres.Slot
 	// Parameters is postgresql.auto.conf: what SetParameters wrote.
 	Parameters map[string]string
+	// Rejects makes SetParameters refuse a setting, as the server refuses a
+	// bad value: the key is "name" (any value) or "name=value", the value
+	// is the server's message. The other settings are still written.
+	Rejects map[string]string
 	// Roles by name; EnsureRole and SetPassword maintain it.
 	Roles map[string]Role
 	// PromoteErr, if set, is returned by Promote on a standby, which then
@@ -156,6 +160,9 @@ func (f *Fake) do(ctx context.Context, method string, ep postgres.Endpoint, args
 	if err := s.Errors[method]; err != nil {
 		return err
 	}
+	if err := s.authenticate(method, ep); err != nil {
+		return err
+	}
 	return fn(s)
 }
 
@@ -164,6 +171,15 @@ func (f *Fake) Probe(ctx context.Context, ep postgres.Endpoint) (postgres.Status
 	err := f.do(ctx, "Probe", ep, nil, func(s *Server) error {
 		st = s.Status
 		st.PendingRestart = slices.Clone(st.PendingRestart)
+		st.History = slices.Clone(st.History)
+		st.SlotWALStatus = maps.Clone(st.SlotWALStatus)
+		if !st.InRecovery && st.SlotWALStatus == nil {
+			// A primary reports its slots' wal_status, as the real probe does.
+			st.SlotWALStatus = map[string]string{}
+			for name, sl := range s.Slots {
+				st.SlotWALStatus[name] = sl.WALStatus
+			}
+		}
 		return nil
 	})
 	return st, err
@@ -206,12 +222,19 @@ func (f *Fake) Slots(ctx context.Context, ep postgres.Endpoint) ([]postgres.Slot
 }
 
 // SetParameters reports changed only when Parameters actually changes, like
-// the real client; restart-only settings are added to PendingRestart.
+// the real client; restart-only settings are added to PendingRestart, and
+// the settings in Rejects come back in a *postgres.RejectedError.
 func (f *Fake) SetParameters(ctx context.Context, ep postgres.Endpoint, set map[string]string, reset []string) (bool, error) {
 	args := append(slices.Sorted(maps.Keys(set)), reset...)
 	changed := false
 	err := f.do(ctx, "SetParameters", ep, args, func(s *Server) error {
-		for name, v := range set {
+		var rejected []postgres.Rejection
+		for _, name := range slices.Sorted(maps.Keys(set)) {
+			v := set[name]
+			if msg, ok := s.rejects(name, v); ok {
+				rejected = append(rejected, postgres.Rejection{Name: name, Value: v, SQLState: "22023", Message: msg})
+				continue
+			}
 			if old, ok := s.Parameters[name]; !ok || old != v {
 				s.Parameters[name] = v
 				changed = true
@@ -225,9 +248,20 @@ func (f *Fake) SetParameters(ctx context.Context, ep postgres.Endpoint, set map[
 				s.markPendingRestart(name)
 			}
 		}
+		if len(rejected) > 0 {
+			return &postgres.RejectedError{Rejected: rejected}
+		}
 		return nil
 	})
 	return changed, err
+}
+
+func (s *Server) rejects(name, value string) (string, bool) {
+	if msg, ok := s.Rejects[name+"="+value]; ok {
+		return msg, true
+	}
+	msg, ok := s.Rejects[name]
+	return msg, ok
 }
 
 func (s *Server) markPendingRestart(name string) {
@@ -281,8 +315,12 @@ func (f *Fake) Promote(ctx context.Context, ep postgres.Endpoint, wait time.Dura
 		st := &s.Status
 		st.CurrentLSN = st.Position()
 		st.InRecovery, st.ReceivedLSN, st.ReplayedLSN = false, 0, 0
+		// The old timeline ends where the new one begins, in the history.
+		st.History = append(slices.Clone(st.History), postgres.TimelinePoint{Timeline: st.Timeline, LSN: st.CurrentLSN})
+		st.HistoryKnown = true
 		st.Timeline++
 		st.ReceiverStatus, st.UpstreamHost, st.UpstreamPort, st.UpstreamSlot = "", "", 0, ""
+		st.ReceiverTimeline, st.ReceiverHeard, st.ReceiverMessageAge = 0, false, 0
 		return nil
 	})
 }
@@ -330,9 +368,12 @@ func (s *Server) hasRole(name string) bool {
 // Fake's own state, and makes the maps non-nil.
 func clone(s Server) Server {
 	s.Status.PendingRestart = slices.Clone(s.Status.PendingRestart)
+	s.Status.History = slices.Clone(s.Status.History)
+	s.Status.SlotWALStatus = maps.Clone(s.Status.SlotWALStatus) // nil stays nil: Probe derives it
 	s.Replicas = slices.Clone(s.Replicas)
 	s.Slots = cloneMap(s.Slots)
 	s.Parameters = cloneMap(s.Parameters)
+	s.Rejects = cloneMap(s.Rejects)
 	s.Roles = cloneMap(s.Roles)
 	s.Errors = cloneMap(s.Errors)
 	return s

@@ -94,6 +94,23 @@ func TestSetParameters(t *testing.T) {
 	assert.Equal(t, `ANY 1 ("s")`, f.Server("p").Parameters["synchronous_standby_names"])
 }
 
+func TestSetParametersRejects(t *testing.T) {
+	f := pair()
+	f.Update("p", func(s *Server) {
+		s.Rejects = map[string]string{"shared_buffers=banana": `invalid value for parameter "shared_buffers": "banana"`, "nope": "unrecognized"}
+	})
+	changed, err := f.SetParameters(ctx, ep("p"), map[string]string{"shared_buffers": "banana", "nope": "1", "work_mem": "8MB"}, nil)
+	assert.True(t, changed, "the other settings are written")
+	rej := postgres.AsRejected(err)
+	require.NotNil(t, rej, "%v", err)
+	assert.Equal(t, []string{"nope", "shared_buffers"}, []string{rej.Rejected[0].Name, rej.Rejected[1].Name})
+	assert.Equal(t, map[string]string{"work_mem": "8MB"}, f.Server("p").Parameters)
+
+	changed, err = f.SetParameters(ctx, ep("p"), map[string]string{"shared_buffers": "128MB"}, nil)
+	require.NoError(t, err, "only that value is refused")
+	assert.True(t, changed)
+}
+
 func TestRoles(t *testing.T) {
 	f := pair()
 	require.NoError(t, f.EnsureRole(ctx, ep("p"), "replicator", true, true))

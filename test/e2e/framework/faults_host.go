@@ -24,10 +24,12 @@ const (
 	operatorLease     = "postgres-operator"
 )
 
-// KillOperator crashes every operator pod: SIGKILL to its container first,
-// so it neither finishes its current action nor releases the Lease, then
-// deletion of the pod with grace 0, so the Deployment starts a new pod
-// that has to take the Lease over. It returns the killed pods' names.
+// KillOperator crashes the operator pod that leads (holds the Lease):
+// SIGKILL to its container first, so it neither finishes its current
+// action nor releases the Lease, then deletion of the pod with grace 0.
+// The standby replica takes the Lease over once it expires, and the
+// Deployment starts a new standby. With no live leader (a takeover in
+// progress) it crashes every operator pod. It returns the killed pods' names.
 func (f *Framework) KillOperator() ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -35,10 +37,11 @@ func (f *Framework) KillOperator() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	leader, _ := f.LeaseHolder()
 	var names []string
 	for i := range list.Items {
 		pod := &list.Items[i]
-		if pod.DeletionTimestamp != nil {
+		if pod.DeletionTimestamp != nil || (leader != "" && pod.Name != leader) {
 			continue
 		}
 		if cid, err := ContainerID(pod, pod.Spec.Containers[0].Name); err == nil {
@@ -56,6 +59,21 @@ func (f *Framework) KillOperator() ([]string, error) {
 		return nil, fmt.Errorf("no running operator pod")
 	}
 	return names, nil
+}
+
+// OperatorLogs is `kubectl logs` of the operator pod that leads, the one
+// that acts: the Deployment runs a standby too, and `kubectl logs
+// deploy/postgres-operator` may pick either.
+func (f *Framework) OperatorLogs(args ...string) (string, error) {
+	leader, err := f.LeaseHolder()
+	if err != nil {
+		return "", err
+	}
+	r := f.Run("", append([]string{"-n", OperatorNamespace, "logs", leader}, args...)...)
+	if r.Err != nil {
+		return "", fmt.Errorf("kubectl logs %s: %w: %s", leader, r.Err, r.Stderr)
+	}
+	return r.Stdout, nil
 }
 
 // LeaseHolder is the operator pod holding the leader Lease, if that pod

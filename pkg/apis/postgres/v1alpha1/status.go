@@ -31,6 +31,9 @@ const (
 	ConditionPaused = "Paused"
 	// ConditionFailed is True when the operator cannot continue without help.
 	ConditionFailed = "Failed"
+	// ConditionPasswordsInSync is True when the roles have the passwords in
+	// the superuser and replication Secrets.
+	ConditionPasswordsInSync = "PasswordsInSync"
 )
 
 // PostgresClusterStatus is the observed state of a PostgresCluster.
@@ -67,6 +70,12 @@ type PostgresClusterStatus struct {
 	// Timeline is the primary's PostgreSQL timeline.
 	// +optional
 	Timeline int64 `json:"timeline,omitempty"`
+	// SystemIdentifier is the PostgreSQL system identifier of this cluster's
+	// database (pg_control_system()), recorded once the first primary
+	// answers. A member whose data directory reports another one belongs to
+	// another database: it is never promoted nor made part of the cluster.
+	// +optional
+	SystemIdentifier string `json:"systemIdentifier,omitempty"`
 	// Initialized is set once the seed member has bootstrapped a database.
 	// From then on the operator never runs initdb for this cluster again.
 	// +optional

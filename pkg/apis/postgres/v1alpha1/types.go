@@ -67,13 +67,19 @@ type PostgresClusterSpec struct {
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// Parameters are postgresql.conf settings. Settings the operator owns
-	// (see OwnedParameters) are refused.
+	// The CEL rules below spell ParameterNamePattern and OwnedParameters
+	// (parameters.go), which a marker cannot name; parameters_test.go fails
+	// when they disagree.
+
+	// Parameters are postgresql.conf settings: lowercase setting names (at
+	// most one '.', as in pg_stat_statements.max), values of one line.
+	// Settings the operator owns are refused.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=200
-	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_.]*$'))",message="parameters: names must be lowercase PostgreSQL setting names (letters, digits, '_' and '.')"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['listen_addresses', 'port', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'unix_socket_directories', 'primary_conninfo', 'primary_slot_name', 'recovery_target_timeline', 'restore_command', 'archive_mode', 'archive_command', 'synchronous_standby_names', 'hot_standby', 'wal_level', 'wal_log_hints', 'cluster_name', 'password_encryption', 'promote_trigger_file']))",message="parameters may not set settings the operator owns: listen_addresses, port, data_directory, config_file, hba_file, ident_file, external_pid_file, unix_socket_directories, primary_conninfo, primary_slot_name, recovery_target_timeline, restore_command, archive_mode, archive_command, synchronous_standby_names, hot_standby, wal_level, wal_log_hints, cluster_name, password_encryption, promote_trigger_file"
-	Parameters map[string]string `json:"parameters,omitempty"`
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[a-z_][a-z0-9_]{0,62}([.][a-z_][a-z0-9_]{0,62})?$'))`,message=`parameters: names must be lowercase PostgreSQL setting names: letters, digits and '_', at most 63 characters, with at most one '.' (as in pg_stat_statements.max)`
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['listen_addresses', 'port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'cluster_name', 'wal_level', 'wal_log_hints', 'hot_standby', 'primary_conninfo', 'primary_slot_name', 'synchronous_standby_names', 'promote_trigger_file', 'recovery_target_timeline', 'restore_command', 'archive_cleanup_command', 'recovery_end_command', 'recovery_target', 'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_inclusive', 'recovery_target_action', 'archive_mode', 'archive_command', 'archive_library', 'password_encryption']))`,message=`parameters may not set settings the operator owns: listen_addresses, port, unix_socket_directories, data_directory, config_file, hba_file, ident_file, external_pid_file, cluster_name, wal_level, wal_log_hints, hot_standby, primary_conninfo, primary_slot_name, synchronous_standby_names, promote_trigger_file, recovery_target_timeline, restore_command, archive_cleanup_command, recovery_end_command, recovery_target, recovery_target_lsn, recovery_target_name, recovery_target_time, recovery_target_xid, recovery_target_inclusive, recovery_target_action, archive_mode, archive_command, archive_library, password_encryption`
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !self[k].matches('[[:cntrl:]]'))`,message=`parameters: values may not contain control characters such as a newline`
+	Parameters map[string]ParameterValue `json:"parameters,omitempty"`
 
 	// Replication chooses how replicas acknowledge commits.
 	// +optional
@@ -86,6 +92,12 @@ type PostgresClusterSpec struct {
 	// Pod customises the member pods.
 	// +optional
 	Pod PodSpec `json:"pod,omitempty"`
+
+	// DeletionProtection makes the API server refuse to delete this
+	// PostgresCluster (a ValidatingAdmissionPolicy shipped with the operator,
+	// manifests/admission). Set it to false to delete the cluster.
+	// +optional
+	DeletionProtection bool `json:"deletionProtection,omitempty"`
 }
 
 // StorageSpec describes each member's PersistentVolumeClaim.
@@ -150,12 +162,18 @@ type PodSpec struct {
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
-	// Labels added to every member pod; the postgres-operator.dev/ prefix is reserved.
+	// Labels added to every member pod. The postgres-operator.dev/ prefix
+	// is reserved, and app.kubernetes.io/managed-by is the operator's: it
+	// selects its pods by both.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('postgres-operator.dev/'))",message="pod.labels may not use the reserved postgres-operator.dev/ prefix"
+	// +kubebuilder:validation:XValidation:rule="!('app.kubernetes.io/managed-by' in self)",message="pod.labels may not set app.kubernetes.io/managed-by: the operator selects its pods by it"
 	Labels map[string]string `json:"labels,omitempty"`
-	// Annotations added to every member pod.
+	// Annotations added to every member pod. The postgres-operator.dev/
+	// prefix is reserved: the operator's own annotations (fenced, spec-hash,
+	// bootstrap) decide failover and rolls.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('postgres-operator.dev/'))",message="pod.annotations may not use the reserved postgres-operator.dev/ prefix"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 

@@ -30,9 +30,13 @@ type PodSpecApplyConfiguration struct {
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	Tolerations  []v1.Toleration   `json:"tolerations,omitempty"`
 	Affinity     *v1.Affinity      `json:"affinity,omitempty"`
-	// Labels added to every member pod; the postgres-operator.dev/ prefix is reserved.
+	// Labels added to every member pod. The postgres-operator.dev/ prefix
+	// is reserved, and app.kubernetes.io/managed-by is the operator's: it
+	// selects its pods by both.
 	Labels map[string]string `json:"labels,omitempty"`
-	// Annotations added to every member pod.
+	// Annotations added to every member pod. The postgres-operator.dev/
+	// prefix is reserved: the operator's own annotations (fenced, spec-hash,
+	// bootstrap) decide failover and rolls.
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 

@@ -41,8 +41,9 @@ type PostgresClusterSpecApplyConfiguration struct {
 	Storage *StorageSpecApplyConfiguration `json:"storage,omitempty"`
 	// Resources of the PostgreSQL container.
 	Resources *v1.ResourceRequirements `json:"resources,omitempty"`
-	// Parameters are postgresql.conf settings. Settings the operator owns
-	// (see OwnedParameters) are refused.
+	// Parameters are postgresql.conf settings: lowercase setting names (at
+	// most one '.', as in pg_stat_statements.max), values of one line.
+	// Settings the operator owns are refused.
 	Parameters map[string]string `json:"parameters,omitempty"`
 	// Replication chooses how replicas acknowledge commits.
 	Replication *ReplicationSpecApplyConfiguration `json:"replication,omitempty"`
@@ -50,6 +51,10 @@ type PostgresClusterSpecApplyConfiguration struct {
 	Failover *FailoverSpecApplyConfiguration `json:"failover,omitempty"`
 	// Pod customises the member pods.
 	Pod *PodSpecApplyConfiguration `json:"pod,omitempty"`
+	// DeletionProtection makes the API server refuse to delete this
+	// PostgresCluster (a ValidatingAdmissionPolicy shipped with the operator,
+	// manifests/admission). Set it to false to delete the cluster.
+	DeletionProtection *bool `json:"deletionProtection,omitempty"`
 }
 
 // PostgresClusterSpecApplyConfiguration constructs a declarative configuration of the PostgresClusterSpec type for use with
@@ -141,5 +146,13 @@ func (b *PostgresClusterSpecApplyConfiguration) WithFailover(value *FailoverSpec
 // If called multiple times, the Pod field is set to the value of the last call.
 func (b *PostgresClusterSpecApplyConfiguration) WithPod(value *PodSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
 	b.Pod = value
+	return b
+}
+
+// WithDeletionProtection sets the DeletionProtection field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeletionProtection field is set to the value of the last call.
+func (b *PostgresClusterSpecApplyConfiguration) WithDeletionProtection(value bool) *PostgresClusterSpecApplyConfiguration {
+	b.DeletionProtection = &value
 	return b
 }

@@ -48,6 +48,11 @@ type PostgresClusterStatusApplyConfiguration struct {
 	CurrentImage *string `json:"currentImage,omitempty"`
 	// Timeline is the primary's PostgreSQL timeline.
 	Timeline *int64 `json:"timeline,omitempty"`
+	// SystemIdentifier is the PostgreSQL system identifier of this cluster's
+	// database (pg_control_system()), recorded once the first primary
+	// answers. A member whose data directory reports another one belongs to
+	// another database: it is never promoted nor made part of the cluster.
+	SystemIdentifier *string `json:"systemIdentifier,omitempty"`
 	// Initialized is set once the seed member has bootstrapped a database.
 	// From then on the operator never runs initdb for this cluster again.
 	Initialized *bool `json:"initialized,omitempty"`
@@ -152,6 +157,14 @@ func (b *PostgresClusterStatusApplyConfiguration) WithCurrentImage(value string)
 // If called multiple times, the Timeline field is set to the value of the last call.
 func (b *PostgresClusterStatusApplyConfiguration) WithTimeline(value int64) *PostgresClusterStatusApplyConfiguration {
 	b.Timeline = &value
+	return b
+}
+
+// WithSystemIdentifier sets the SystemIdentifier field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SystemIdentifier field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithSystemIdentifier(value string) *PostgresClusterStatusApplyConfiguration {
+	b.SystemIdentifier = &value
 	return b
 }
 

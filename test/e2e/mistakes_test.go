@@ -1,0 +1,86 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
+)
+
+// Everyday mistakes a new user makes, as they make them: each must end in a
+// working cluster once fixed, never in a wedged one.
+
+// A cluster created with an image that does not exist waits with the
+// reason in its status; fixing spec.image starts the seed afresh (it never
+// initialised, so nothing is lost) and the cluster becomes Ready.
+func TestMistakeWrongImageThenFixed(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "wrong-image")
+	f.KubectlOK(t, framework.ClusterYAML("img", 1, "  image: localhost/no-such-image:1\n"), "-n", ns, "apply", "-f", "-")
+	framework.Eventually(t, 2*time.Minute, "the image pull error named in status", func() (bool, error) {
+		c := meta.FindStatusCondition(f.Cluster(t, ns, "img").Status.Conditions, v1alpha1.ConditionProgressing)
+		return c != nil && strings.Contains(c.Message, "Image"), framework.Errorf("Progressing: %+v", c)
+	})
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "img", "--type=json", "-p", `[{"op":"remove","path":"/spec/image"}]`)
+	f.WaitReady(t, ns, "img", lifecycleReadyTimeout)
+	events := clusterEvents(t, f, ns, "img", "ReplaceSeed")
+	require.NotEmpty(t, events, "an Event says the seed was replaced")
+	assert.Contains(t, events[0], "no data is lost")
+	_, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), "img-1-data", metav1.GetOptions{})
+	assert.Error(t, err, "the failed seed's empty volume is gone")
+}
+
+// A setting PostgreSQL refuses does not stop the cluster: it is Ready with
+// every other setting applied, the refusal is reported once as a Warning
+// Event and in the Progressing condition, and fixing it applies it.
+func TestMistakeParameterPostgresRefuses(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "bad-param")
+	pw := createReadyCluster(t, f, ns, "bp", 1, "  parameters:\n    shared_buffers: banana\n    work_mem: 8MB\n")
+	primary, _ := f.Roles(t, ns, "bp")
+	assert.Equal(t, "8MB", f.Query(t, ns, primary, pw, "show work_mem"), "the good setting is applied")
+	assert.Equal(t, "128MB", f.Query(t, ns, primary, pw, "show shared_buffers"), "the refused one is left out")
+	framework.Eventually(t, time.Minute, "the refusal reported in Progressing", func() (bool, error) {
+		c := meta.FindStatusCondition(f.Cluster(t, ns, "bp").Status.Conditions, v1alpha1.ConditionProgressing)
+		return c != nil && c.Reason == "ParameterRejected" && strings.Contains(c.Message, "shared_buffers"),
+			framework.Errorf("Progressing: %+v", c)
+	})
+	require.Len(t, clusterEvents(t, f, ns, "bp", "ParameterRejected"), 1, "one Warning Event, not one per pass")
+
+	// A replica is added meanwhile: the refusal blocks nothing.
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "bp", "--type=merge", "-p", `{"spec":{"size":2,"parameters":{"shared_buffers":"64MB","work_mem":"8MB"}}}`)
+	f.WaitReady(t, ns, "bp", lifecycleReadyTimeout)
+	framework.Eventually(t, 3*time.Minute, "the fixed setting applied and the condition clear", func() (bool, error) {
+		pgc := f.Cluster(t, ns, "bp")
+		c := meta.FindStatusCondition(pgc.Status.Conditions, v1alpha1.ConditionProgressing)
+		primary, _ := f.Roles(t, ns, "bp")
+		sb, err := f.PSQL(ns, "bp", primary, pw, "show shared_buffers")
+		return err == nil && strings.TrimSpace(sb) == "64MB" && c != nil && c.Reason != "ParameterRejected" &&
+				meta.IsStatusConditionTrue(pgc.Status.Conditions, v1alpha1.ConditionReady),
+			framework.Errorf("shared_buffers %q err %v, Progressing %+v", sb, err, c)
+	})
+}
+
+// clusterEvents returns the messages of a cluster's Events with a reason.
+func clusterEvents(t *testing.T, f *framework.Framework, ns, cluster, reason string) []string {
+	t.Helper()
+	list, err := f.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.name=" + cluster + ",reason=" + reason})
+	require.NoError(t, err)
+	var out []string
+	for _, ev := range list.Items {
+		out = append(out, ev.Message)
+	}
+	return out
+}
