@@ -29,8 +29,8 @@ build: ## Build bin/postgres-operator.
 test-unit: ## Unit tests (fast, no cluster, no PostgreSQL).
 	go test -race -count=1 ./...
 
-test-integration: ## pkg/postgres against real PostgreSQL servers on loopback.
-	go test -count=1 -tags integration ./pkg/postgres/...
+test-integration: ## pkg/postgres and member.sh against real PostgreSQL servers on loopback.
+	go test -count=1 -tags integration ./pkg/postgres/... ./pkg/cluster/...
 
 test-e2e: ## End-to-end suite on the local cluster (brings it up and down).
 	hack/e2e.sh

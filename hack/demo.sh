@@ -28,7 +28,7 @@ Connect with psql from this machine (the password stays in its Secret):
   PGPASSWORD=\$(kubectl get secret demo-superuser -o jsonpath='{.data.password}' | base64 -d) \\
     psql -h $IP -U postgres -c 'select version()'
 
-Watch the operator:      kubectl -n postgres-operator logs -f deploy/postgres-operator
+Watch the operator:      kubectl -n postgres-operator logs -f -l app.kubernetes.io/name=postgres-operator --prefix
 Watch the cluster:       kubectl get pgc demo -w      (kubectl describe pgc demo for conditions and events)
 Scale it:                kubectl scale pgc/demo --replicas=3
 Tear down:               make local-down     (make undeploy removes only the operator)

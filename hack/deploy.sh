@@ -41,5 +41,5 @@ for _ in $(seq 1 300); do
 	sleep 0.2
 done
 echo "the operator never took the leader Lease; logs:" >&2
-$KUBECTL -n postgres-operator logs deploy/postgres-operator --tail=50 >&2 || true
+$KUBECTL -n postgres-operator logs -l app.kubernetes.io/name=postgres-operator --prefix --tail=50 >&2 || true
 exit 1

@@ -93,12 +93,13 @@ func TestProbeSeesDivergedStandby(t *testing.T) {
 	assert.Less(t, primary.History[0].LSN, end, "a's timeline 1 ended before b's")
 
 	var s postgres.Status
+	// A diverged receiver reconnects in a loop and reads "streaming" for a
+	// moment each time: wait for a look between two attempts.
 	pgtest.Eventually(t, 30*time.Second, "b's receiver to wait on its timeline", func() (bool, error) {
 		var err error
 		s, err = postgres.New().Probe(context.Background(), b.Endpoint())
-		return s.ReceiverTimeline != 0, err
+		return s.ReceiverTimeline != 0 && !s.Streaming(), err
 	})
-	assert.False(t, s.Streaming())
 	off, ok := primary.OffHistory(postgres.TimelinePoint{Timeline: s.ReceiverTimeline, LSN: s.ReplayedLSN})
 	assert.True(t, ok)
 	assert.True(t, off, "b replayed %s on timeline %d, which a left at %s", s.ReplayedLSN, s.ReceiverTimeline, primary.History[0].LSN)
@@ -123,8 +124,14 @@ func TestProbeSeesLostSlot(t *testing.T) {
 	assert.Equal(t, "lost", p.SlotWALStatus[postgres.SlotName("s")])
 
 	standby.Start(t)
-	s := probe(t, standby)
-	assert.False(t, s.Streaming())
+	// Its receiver starts, is refused the lost slot and retries: wait for
+	// a look between two attempts.
+	var s postgres.Status
+	pgtest.Eventually(t, 30*time.Second, "the standby not streaming", func() (bool, error) {
+		var err error
+		s, err = postgres.New().Probe(context.Background(), standby.Endpoint())
+		return !s.Streaming(), err
+	})
 	assert.Less(t, s.Position(), p.OldestWAL, "the segment the standby needs next is gone from the primary")
 }
 

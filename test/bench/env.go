@@ -120,7 +120,7 @@ func (e *env) diagnose(ns, cluster string) {
 		{"-n", ns, "get", "pgc", cluster, "-o", "jsonpath={range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{\"\\n\"}{end}"},
 		{"-n", ns, "get", "events", "--sort-by=.lastTimestamp"},
 		{"-n", ns, "logs", "-l", "postgres-operator.dev/cluster=" + cluster, "--tail=15", "--prefix"},
-		{"-n", "postgres-operator", "logs", "deploy/postgres-operator", "--since=3m"},
+		{"-n", "postgres-operator", "logs", "-l", "app.kubernetes.io/name=postgres-operator", "--prefix", "--since=3m"},
 	} {
 		out, err := e.kubectl(ctx, "", args...)
 		if args[len(args)-1] == "--since=3m" {

@@ -54,6 +54,7 @@ const (
 	faultDeleteAll          = "delete-all-pods"
 	faultKillOperator       = "kill-operator-mid-failover"
 	faultRestartAPIServer   = "restart-apiserver"
+	faultSwitchover         = "switchover"
 )
 
 var chaosFaults = []chaosFault{
@@ -89,6 +90,7 @@ var chaosFaults = []chaosFault{
 	}},
 	{faultKillOperator, expectFailover, injectKillOperator},
 	{faultRestartAPIServer, expectSamePrimary, injectRestartAPIServer},
+	{faultSwitchover, expectFailover, injectSwitchover},
 }
 
 func faultByName(name string) chaosFault {
@@ -142,6 +144,39 @@ func injectKillOperator(e *chaosEnv) (injected, error) {
 		return err
 	}
 	return in, err
+}
+
+// injectSwitchover asks for a switchover to a random replica, as a user
+// would with kubectl annotate: a planned change of primary must keep every
+// promise a failover keeps, and lose no commit in either mode.
+func injectSwitchover(e *chaosEnv) (injected, error) {
+	s := e.topo.Sample()
+	p, ok := s.OnePrimary()
+	if !ok {
+		return injected{}, fmt.Errorf("no single primary to switch over from")
+	}
+	var replicas []string
+	for _, m := range s.Members {
+		if !m.Labelled {
+			replicas = append(replicas, m.Name)
+		}
+	}
+	if len(replicas) == 0 {
+		return injected{}, fmt.Errorf("no replica to switch over to")
+	}
+	target := replicas[e.rng.IntN(len(replicas))]
+	// The operator acts once per distinct request value: never repeat the last.
+	if last := e.f.Cluster(e.t, e.ns, chaosCluster).Status.LastSwitchover; target == last {
+		target = "any"
+		if last == "any" {
+			target = replicas[0]
+		}
+	}
+	r := e.f.Run("", "-n", e.ns, "annotate", "--overwrite", "pgc", chaosCluster, "postgres-operator.dev/switchover="+target)
+	if r.Err != nil {
+		return injected{}, fmt.Errorf("kubectl annotate: %w: %s", r.Err, r.Stderr)
+	}
+	return injected{gone: set(p.UID), note: p.Name + " → " + target}, nil
 }
 
 // injectRestartAPIServer stops the API server and starts it again in the

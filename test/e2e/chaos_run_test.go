@@ -58,6 +58,14 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 	if err != nil {
 		framework.Fatalf(t, "%s: injecting the fault: %v", fault.name, err)
 	}
+	// Should the cluster never recover (a Fatal below), still report
+	// whether two primaries ran: that is the first thing to know.
+	checked := false
+	defer func() {
+		if !checked {
+			e.checkPrimaryIntervals(&r, expectEither, before, framework.PrimaryState{}, injectAt)
+		}
+	}()
 	// Times count from when the fault took effect: stopping the API server
 	// alone takes seconds, during which nothing is broken yet.
 	start := time.Now()
@@ -81,6 +89,7 @@ func (e *chaosEnv) runFault(fault chaosFault) chaosResult {
 	after := e.currentPrimary("after " + fault.name)
 	r.primary = after.Name
 	e.checkPrimaryOutcome(&r, fault.expect, before, after, injectAt)
+	checked = true
 	e.checkPrimaryIntervals(&r, fault.expect, before, after, injectAt)
 	r.lost = e.newlyLost(fault.name)
 	e.checkLost(&r, after)

@@ -45,7 +45,8 @@ func TestExampleClusterAndReplace(t *testing.T) {
 	}
 
 	// The operator's log tells what it did to this cluster, under its key.
-	logs := f.KubectlOK(t, "", "-n", "postgres-operator", "logs", "deploy/postgres-operator")
+	logs, err := f.OperatorLogs()
+	require.NoError(t, err)
 	assert.Regexp(t, `"Action applied" cluster="`+ns+`/demo" action="CreateMember" member="demo-1"`, logs)
 
 	// kubectl replace with a changed field: a reloadable parameter.

@@ -7,10 +7,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
 )
 
 const operatorNS = "postgres-operator"
@@ -24,7 +27,16 @@ func TestOperatorDeployment(t *testing.T) {
 	dep, err := f.Kube.AppsV1().Deployments(operatorNS).Get(ctx, "postgres-operator", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), *dep.Spec.Replicas)
-	assert.Equal(t, int32(2), dep.Status.ReadyReplicas, "the standby is Ready too")
+	// A fault test before this one may have killed the leader: its
+	// replacement is up within seconds.
+	framework.Eventually(t, time.Minute, "both replicas Ready (the standby too), one holding the Lease", func() (bool, error) {
+		d, err := f.Kube.AppsV1().Deployments(operatorNS).Get(ctx, "postgres-operator", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		_, leaseErr := f.LeaseHolder()
+		return d.Status.ReadyReplicas == 2 && leaseErr == nil, framework.Errorf("ready=%d lease: %v", d.Status.ReadyReplicas, leaseErr)
+	})
 	spec := dep.Spec.Template.Spec
 	assert.Equal(t, "postgres-operator", spec.ServiceAccountName)
 	assert.True(t, *spec.SecurityContext.RunAsNonRoot)
@@ -35,10 +47,14 @@ func TestOperatorDeployment(t *testing.T) {
 	assert.NotNil(t, c.ReadinessProbe)
 	assert.Contains(t, c.Args, "--leader-elect=true")
 
-	pdb, err := f.Kube.PolicyV1().PodDisruptionBudgets(operatorNS).Get(ctx, "postgres-operator", metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, 1, pdb.Spec.MinAvailable.IntValue())
-	assert.Equal(t, int32(1), pdb.Status.DisruptionsAllowed, "one replica may be evicted at a time")
+	framework.Eventually(t, 30*time.Second, "the PodDisruptionBudget lets one replica go at a time", func() (bool, error) {
+		pdb, err := f.Kube.PolicyV1().PodDisruptionBudgets(operatorNS).Get(ctx, "postgres-operator", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return pdb.Spec.MinAvailable.IntValue() == 1 && pdb.Status.DisruptionsAllowed == 1,
+			framework.Errorf("minAvailable=%s allowed=%d", pdb.Spec.MinAvailable, pdb.Status.DisruptionsAllowed)
+	})
 
 	pods, err := f.Kube.CoreV1().Pods(operatorNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=postgres-operator"})
 	require.NoError(t, err)

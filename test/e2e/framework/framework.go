@@ -112,7 +112,8 @@ func (f *Framework) Diagnose(t testing.TB, ns string) {
 		{"-n", ns, "describe", "pgc"},
 		{"-n", ns, "get", "events", "--sort-by=.lastTimestamp"},
 		{"-n", ns, "logs", "-l", "postgres-operator.dev/cluster", "--tail=30", "--all-containers", "--prefix"},
-		{"-n", "postgres-operator", "logs", "deploy/postgres-operator", "--tail=80"},
+		// Both operator pods: the leader acts, the standby says it waits.
+		{"-n", "postgres-operator", "logs", "-l", operatorSelector, "--tail=80", "--prefix"},
 	} {
 		r := f.Run("", args...)
 		t.Logf("$ kubectl %s\n%s%s", strings.Join(args, " "), r.Stdout, r.Stderr)

@@ -24,15 +24,17 @@ import (
 // than an escaped dot so it reads the same in Go, CEL and YAML.
 const ParameterNamePattern = `^[a-z_][a-z0-9_]{0,62}([.][a-z_][a-z0-9_]{0,62})?$`
 
+// MaxParameterValueLength bounds a value of spec.parameters: the schema's
+// maxLength on ParameterValue. No real setting comes near it. The bound
+// keeps postgresql.auto.conf small, and it is what lets the API server
+// accept the CEL rule on values, whose cost it estimates from the longest
+// string a value may be.
+const MaxParameterValueLength = 4096
+
 // ParameterValue is the value of one setting: at most 4096 characters on
 // one line.
 // +kubebuilder:validation:MaxLength=4096
-type ParameterValue = string // an alias: Go code keeps a map[string]string; the schema gets maxLength, which also bounds the CEL rules' cost
-
-// MaxParameterValueLength bounds a value of spec.parameters. No real
-// setting comes near it; the bound keeps one object from filling
-// postgresql.auto.conf (and the CEL cost of checking the values) small.
-const MaxParameterValueLength = 4096
+type ParameterValue = string // an alias, so Go code keeps a map[string]string
 
 // parameterValueForbidden matches what a value may not contain: control
 // characters. A newline (or carriage return) would end the line in
