@@ -110,12 +110,14 @@ func waitRolled(t *testing.T, f *framework.Framework, ns, cluster string, before
 // the youngest (creation timestamps have one-second resolution, hence >=).
 func requireRestartOrder(t *testing.T, f *framework.Framework, ns, cluster, primary string, replicas []string) {
 	t.Helper()
+	// Replicas restart by a pod deletion (DeletePod), the primary by a
+	// switchover (Switchover): both Events name the restart.
 	events := f.KubectlOK(t, "", "-n", ns, "get", "events", "--field-selector",
-		"involvedObject.kind=PostgresCluster,involvedObject.name="+cluster+",reason=DeletePod", "-o", "custom-columns=MSG:.message", "--no-headers")
+		"involvedObject.kind=PostgresCluster,involvedObject.name="+cluster, "-o", "custom-columns=REASON:.reason,MSG:.message", "--no-headers")
 	for _, r := range replicas {
 		assert.Contains(t, events, fmt.Sprintf("restarting %s (replica) to apply changes", r))
 	}
-	assert.Contains(t, events, fmt.Sprintf("restarting %s (primary) to apply changes", primary))
+	assert.Regexp(t, fmt.Sprintf(`Switchover\s+restarting %s \(primary\) to apply changes: switching over`, primary), events)
 	created := map[string]time.Time{}
 	for _, p := range f.MemberPods(t, ns, cluster) {
 		created[p.Name] = p.CreationTimestamp.Time

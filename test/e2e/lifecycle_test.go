@@ -69,6 +69,45 @@ func TestLifecycleDeleteCluster(t *testing.T) {
 	assert.Nil(t, pvc.DeletionTimestamp, "the retained volume is not being deleted")
 }
 
+// retainOnDelete turned on after creation is honoured at once: the claims
+// lose their owner, so deleting the cluster keeps the data; turned off
+// again, they get it back.
+func TestLifecycleRetainTurnedOnLater(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "lc-retain")
+	createReadyCluster(t, f, ns, "late", 2, "")
+	owned := func(want bool) func() (bool, error) {
+		return func() (bool, error) {
+			list, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).List(context.Background(),
+				metav1.ListOptions{LabelSelector: framework.ClusterLabel + "=late"})
+			if err != nil || len(list.Items) != 2 {
+				return false, framework.Errorf("claims %d, err %v", len(list.Items), err)
+			}
+			for _, c := range list.Items {
+				if (len(c.OwnerReferences) > 0) != want {
+					return false, framework.Errorf("%s owner references: %v", c.Name, c.OwnerReferences)
+				}
+			}
+			return true, nil
+		}
+	}
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "late", "--type=merge", "-p", `{"spec":{"storage":{"retainOnDelete":true}}}`)
+	framework.Eventually(t, time.Minute, "every claim without an owner", owned(false))
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "late", "--type=merge", "-p", `{"spec":{"storage":{"retainOnDelete":false}}}`)
+	framework.Eventually(t, time.Minute, "every claim owned again", owned(true))
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "late", "--type=merge", "-p", `{"spec":{"storage":{"retainOnDelete":true}}}`)
+	framework.Eventually(t, time.Minute, "every claim without an owner again", owned(false))
+
+	f.KubectlOK(t, "", "-n", ns, "delete", "pgc", "late")
+	framework.Eventually(t, 2*time.Minute, "the pods gone", func() (bool, error) {
+		left, err := childNames(f, ns, "late")
+		return err == nil && len(left["pod"]) == 0, framework.Errorf("left: %v, err %v", left, err)
+	})
+	left, err := childNames(f, ns, "late")
+	require.NoError(t, err)
+	assert.Len(t, left["pvc"], 2, "both volumes kept")
+}
+
 // childNames lists, by kind, the objects carrying the cluster's label. It
 // returns an error rather than failing, for polling loops.
 func childNames(f *framework.Framework, ns, cluster string) (map[string][]string, error) {
