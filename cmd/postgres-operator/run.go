@@ -90,11 +90,15 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		listers[ns] = l
 		starters = append(starters, start)
 	}
+	nodes, startNodes := nodeInformer(ctx, kube) // nodes.go: nil when nodes cannot be listed
 	pg := postgres.New()
 	newRunner := func(key cache.ObjectName, obj *v1alpha1.PostgresCluster, report func(error)) controller.Runner {
 		l, ok := listers[key.Namespace]
 		if !ok {
 			l = listers[""]
+		}
+		if nodes != nil {
+			l.Nodes = nodes.Lister()
 		}
 		cfg := &cluster.Config{
 			Kube: kube, Client: pgc, Listers: l, Recorder: recorder, Postgres: pg,
@@ -106,6 +110,12 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	if err != nil {
 		return err
 	}
+	if nodes != nil {
+		if err := ctrl.WatchNodes(nodes); err != nil {
+			return err
+		}
+		starters = append(starters, startNodes)
+	}
 	for _, start := range starters {
 		start(ctx.Done())
 	}
@@ -116,7 +126,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 
 // namespaceInformers builds the informers of one namespace ("" = all).
 // Kube objects are filtered on the cluster label, so the operator caches
-// only its own pods, volumes, services and secrets.
+// only its own pods, volumes, services, secrets and disruption budgets.
 func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string) (controller.NamespaceInformers, cluster.Listers, func(<-chan struct{})) {
 	kf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(ns),
@@ -130,6 +140,7 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		Services:   kf.Core().V1().Services(),
 		Secrets:    kf.Core().V1().Secrets(),
 		ConfigMaps: kf.Core().V1().ConfigMaps(),
+		PDBs:       kf.Policy().V1().PodDisruptionBudgets(),
 	}
 	l := cluster.Listers{
 		Clusters: inf.Clusters.Lister(),
@@ -137,6 +148,7 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		PVCs:     inf.PVCs.Lister(),
 		Services: inf.Services.Lister(),
 		Secrets:  inf.Secrets.Lister(),
+		PDBs:     inf.PDBs.Lister(),
 	}
 	return inf, l, func(stop <-chan struct{}) { kf.Start(stop); pf.Start(stop) }
 }

@@ -23,6 +23,10 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return c.applyPasswords(ctx, pgc, obs, act) // apply_secrets.go: its own Events
 	case actCreateServices:
 		err = c.createServices(ctx, pgc, obs)
+	case actSyncPDB:
+		if done, err := c.syncDisruptionBudget(ctx, pgc, obs); !done || err != nil {
+			return false, err // apply_drain.go: a refusal has its own Event
+		}
 	case actCreateMember:
 		err = c.createMember(ctx, pgc, obs, act)
 	case actRecreatePod:

@@ -7,7 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -132,6 +136,65 @@ func TestPodSpecHashChangesOnlyForRollingFields(t *testing.T) {
 	assert.NotEqual(t, h, podSpecHash(testCluster(1, func(p *v1alpha1.PostgresCluster) {
 		p.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}
 	}), "postgres:15"))
+	// The user's spread rolls the members, turning the default off too; the
+	// default itself is not hashed (TestUpgradeRollsNoMember).
+	spreadOff := podSpecHash(testCluster(1, withSpread()), "postgres:15")
+	assert.NotEqual(t, h, spreadOff)
+	assert.NotEqual(t, spreadOff, podSpecHash(testCluster(1, withSpread(zoneSpread)), "postgres:15"))
+}
+
+// TestUpgradeRollsNoMember pins the hash of a cluster that sets none of
+// the fields added since: an operator upgrade that changed it would restart
+// every member of every cluster at once.
+func TestUpgradeRollsNoMember(t *testing.T) {
+	assert.Equal(t, "cad77db1f426c1e4", podSpecHash(testCluster(1), "postgres:15"))
+}
+
+var zoneSpread = corev1.TopologySpreadConstraint{MaxSkew: 1, TopologyKey: corev1.LabelTopologyZone,
+	WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: memberSelector("demo")}
+
+// withSpread sets spec.pod.topologySpreadConstraints, to an empty list
+// when called without constraints.
+func withSpread(tsc ...corev1.TopologySpreadConstraint) func(*v1alpha1.PostgresCluster) {
+	return func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Pod.TopologySpreadConstraints = append([]corev1.TopologySpreadConstraint{}, tsc...)
+	}
+}
+
+func TestMembersSpreadOverNodes(t *testing.T) {
+	m := memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: "postgres:15"}
+	affinity := &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}
+
+	byDefault := buildPod(testCluster(3, func(p *v1alpha1.PostgresCluster) { p.Spec.Pod.Affinity = affinity }), m)
+	require.Len(t, byDefault.Spec.TopologySpreadConstraints, 1)
+	tsc := byDefault.Spec.TopologySpreadConstraints[0]
+	assert.Equal(t, corev1.LabelHostname, tsc.TopologyKey)
+	assert.Equal(t, corev1.ScheduleAnyway, tsc.WhenUnsatisfiable, "a preference: members still schedule on fewer nodes")
+	assert.Equal(t, int32(1), tsc.MaxSkew)
+	sel, err := metav1.LabelSelectorAsSelector(tsc.LabelSelector)
+	require.NoError(t, err)
+	assert.True(t, sel.Matches(labels.Set(byDefault.Labels)), "selects the member itself")
+	assert.False(t, sel.Matches(labels.Set{ClusterLabel: "demo"}), "not a pod of the cluster that is no member")
+	assert.False(t, sel.Matches(labels.Set{ClusterLabel: "other", MemberLabel: "other-1"}), "not another cluster's member")
+	assert.Same(t, affinity, byDefault.Spec.Affinity, "the user's affinity is kept alongside")
+
+	assert.Equal(t, []corev1.TopologySpreadConstraint{zoneSpread}, buildPod(testCluster(3, withSpread(zoneSpread)), m).Spec.TopologySpreadConstraints,
+		"the user's constraints replace the default")
+	assert.Empty(t, buildPod(testCluster(3, withSpread()), m).Spec.TopologySpreadConstraints, "an empty list turns it off")
+}
+
+func TestBuildPDB(t *testing.T) {
+	pdb := buildPDB(testCluster(3))
+	assert.Equal(t, "demo", pdb.Name)
+	assert.Equal(t, "ns", pdb.Namespace)
+	assert.Equal(t, "demo", pdb.Labels[ClusterLabel], "seen by the operator's label-filtered informer")
+	require.Len(t, pdb.OwnerReferences, 1, "deleted with the cluster")
+	assert.Equal(t, intstr.FromInt32(1), *pdb.Spec.MaxUnavailable, "one member at a time, whatever the size")
+	assert.Nil(t, pdb.Spec.MinAvailable)
+	assert.Equal(t, memberSelector("demo"), pdb.Spec.Selector)
+	assert.Equal(t, policyv1.AlwaysAllow, *pdb.Spec.UnhealthyPodEvictionPolicy)
+	assert.Equal(t, pdb.Spec, buildPDB(testCluster(1)).Spec, "a cluster of one may be drained too")
+	assert.True(t, pdbAsBuilt(pdb, buildPDB(testCluster(3))))
 }
 
 func TestBuildPVC(t *testing.T) {

@@ -51,6 +51,8 @@ type Cluster struct {
 	notStreamingSince map[string]time.Time
 	// growthRefused is the volume size the API last refused (volume_grow.go).
 	growthRefused growthRefusal
+	// pdbRefusal: the API's last refusal of the disruption budget (apply_drain.go).
+	pdbRefusal pdbRefusal
 	// lastPrimaryPod is the primary's pod as last seen (vanished.go).
 	lastPrimaryPod *corev1.Pod
 	// safety is the safety rules' memory (safety_input.go).

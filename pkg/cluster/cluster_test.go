@@ -47,6 +47,8 @@ func newActorFixture(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObjects ..
 		PVCs:     kf.Core().V1().PersistentVolumeClaims().Lister(),
 		Services: kf.Core().V1().Services().Lister(),
 		Secrets:  kf.Core().V1().Secrets().Lister(),
+		PDBs:     kf.Policy().V1().PodDisruptionBudgets().Lister(),
+		Nodes:    kf.Core().V1().Nodes().Lister(),
 	}
 	kf.Start(ctx.Done())
 	pf.Start(ctx.Done())
@@ -132,6 +134,10 @@ func TestSteadyStateMakesNoAPIWrites(t *testing.T) {
 	}))
 	f.runPod("demo-1", "10.0.0.1", dbfake.Server{Status: postgres.Status{Timeline: 1}})
 	f.passUntil("ready", func() bool { return condition(f.current(), v1alpha1.ConditionReady) == metav1.ConditionTrue })
+	f.passUntil("the disruption budget in the cache", func() bool {
+		_, err := f.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo")
+		return err == nil
+	})
 	// Let SQL-level reconciliation and the status settle.
 	for range 5 {
 		_, err := f.c.reconcile(f.ctx, f.current())

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
@@ -26,6 +27,11 @@ type Listers struct {
 	PVCs     corelisters.PersistentVolumeClaimLister
 	Services corelisters.ServiceLister
 	Secrets  corelisters.SecretLister
+	PDBs     policylisters.PodDisruptionBudgetLister
+	// Nodes is nil when the operator may not list nodes (a namespaced
+	// install): a primary on a cordoned node is then not switched over
+	// ahead of the drain (plan_drain.go).
+	Nodes corelisters.NodeLister
 }
 
 // Config is what every cluster actor shares.

@@ -13,7 +13,7 @@ const expectationTimeout = 30 * time.Second
 // before the next plan, as in the ReplicaSet controller: without it a pass
 // right after creating a pod would not see it and create another.
 type expectation struct {
-	kind     string // "pod" or "pvc"
+	kind     string // "pod", "pvc" or "pdb"
 	name     string
 	present  bool // true: created, false: deleted
 	deadline time.Time
@@ -55,6 +55,9 @@ func (x expectation) seen(l Listers, namespace string) bool {
 	case "pvc":
 		v, err := l.PVCs.PersistentVolumeClaims(namespace).Get(x.name)
 		return err == nil && (x.present || v.DeletionTimestamp == nil)
+	case "pdb":
+		_, err := l.PDBs.PodDisruptionBudgets(namespace).Get(x.name)
+		return err == nil
 	}
 	return x.present // an unknown kind never holds a pass back
 }

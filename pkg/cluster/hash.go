@@ -5,19 +5,29 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
 // podSpecHash hashes the pod fields that can only change by recreating the
-// member: a member whose pod carries another hash is rolled.
+// member: a member whose pod carries another hash is rolled. It hashes the
+// user's spec, not the operator's defaults: a default added or changed by
+// an upgrade (the members' spread, topology.go) applies to pods as they are
+// created, and never rolls every cluster at once. A field added later is
+// left out while unset, so existing pods keep their hash.
 func podSpecHash(pgc *v1alpha1.PostgresCluster, image string) string {
 	fields := struct {
-		Image        string
-		Resources    any
-		NodeSelector any
-		Tolerations  any
-		Affinity     any
-	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity}
+		Image          string
+		Resources      any
+		NodeSelector   any
+		Tolerations    any
+		Affinity       any
+		TopologySpread *[]corev1.TopologySpreadConstraint `json:",omitempty"` // set, even empty, when the user set it
+	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil}
+	if tsc := pgc.Spec.Pod.TopologySpreadConstraints; tsc != nil {
+		fields.TopologySpread = &tsc
+	}
 	data, err := json.Marshal(fields)
 	if err != nil {
 		// These types always marshal; a panic here is a programming error.

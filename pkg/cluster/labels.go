@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -50,4 +51,14 @@ func memberLabels(cluster, member string) map[string]string {
 // scale subresource).
 func Selector(cluster string) string {
 	return labels.SelectorFromSet(labels.Set{ClusterLabel: cluster, managedByLabel: managedBy}).String()
+}
+
+// memberSelector selects the cluster's member pods and nothing else the
+// operator may run for it (a backup Job's pod carries the cluster label but
+// no member): the disruption budget and the spread of members count them.
+func memberSelector(cluster string) *metav1.LabelSelector {
+	return &metav1.LabelSelector{
+		MatchLabels:      map[string]string{ClusterLabel: cluster},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: MemberLabel, Operator: metav1.LabelSelectorOpExists}},
+	}
 }

@@ -167,6 +167,27 @@ other_database() {
 	[ -n "$mine" ] && [ -n "$theirs" ] && [ "$mine" != "$theirs" ]
 }
 
+# check_major refuses to start when the image's PostgreSQL is another major
+# version than the cluster's (spec.postgresVersion, in POSTGRES_MAJOR) or
+# than the data directory's: the server would refuse the data, or a new
+# member would be initialised with the wrong version. The reason goes to the
+# termination message, which the operator reports (safety_image.go).
+check_major() {
+	bin=$(postgres --version | sed -n 's/^postgres (PostgreSQL) \([0-9]*\).*/\1/p')
+	[ -n "$bin" ] || return 0 # an unusual version string: let postgres judge
+	want=${POSTGRES_MAJOR:-$bin}
+	have=$want
+	if [ -s "$PGDATA/PG_VERSION" ]; then
+		have=$(cat "$PGDATA/PG_VERSION")
+	fi
+	if [ "$bin" != "$want" ] || [ "$bin" != "$have" ]; then
+		msg="image-major-mismatch: the image runs PostgreSQL $bin, the cluster is PostgreSQL $want and its data directory $have"
+		log "$msg"
+		printf '%s\n' "$msg" >"${TERMINATION_LOG:-/dev/termination-log}" 2>/dev/null || true
+		exit 3
+	fi
+}
+
 prepare_data() {
 	if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		case "$BOOTSTRAP" in
@@ -207,6 +228,7 @@ if ! write_passfile; then
 fi
 keep_passfile_current &
 write_hba
+check_major
 prepare_data
 
 log "starting postgres as $(role)"

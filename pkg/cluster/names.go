@@ -24,6 +24,10 @@ func ROServiceName(cluster string) string { return cluster + "-ro" }
 // SuperuserSecretName holds the postgres superuser's password and connection details.
 func SuperuserSecretName(cluster string) string { return cluster + "-superuser" }
 
+// PDBName is the PodDisruptionBudget over the member pods: the cluster's own
+// name, as `kubectl get pdb` users of other operators expect.
+func PDBName(cluster string) string { return cluster }
+
 // ReplicationSecretName holds the replication user's password.
 func ReplicationSecretName(cluster string) string { return cluster + "-replication" }
 

@@ -25,6 +25,7 @@ type observation struct {
 	services map[string]*corev1.Service
 	creds    credentialsObs // the record and how the roles match it
 	safety   safetyObs      // what the safety rules check (safety_input.go)
+	drain    drainObs       // the disruption budget and cordoned nodes (observe_drain.go)
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -52,6 +53,9 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 		if err == nil {
 			obs.services[name] = s
 		}
+	}
+	if err := c.observeDrain(pgc, obs); err != nil {
+		return nil, err
 	}
 	if err := c.observeRecord(pgc, obs); err != nil {
 		return nil, err

@@ -32,8 +32,9 @@ const (
 	actLabelPrimary     actionKind = "LabelPrimary"    // route -rw to a promoted member
 	actSwitchover       actionKind = "Switchover"      // a requested, clean change of primary
 	actRejectSwitchover actionKind = "RejectSwitchover"
-	actGrowVolume       actionKind = "GrowVolume"  // raise one claim's storage request to spec.storage.size
-	actReplaceSeed      actionKind = "ReplaceSeed" // delete a seed that never initialised, pod and volume
+	actGrowVolume       actionKind = "GrowVolume"       // raise one claim's storage request to spec.storage.size
+	actReplaceSeed      actionKind = "ReplaceSeed"      // delete a seed that never initialised, pod and volume
+	actSyncPDB          actionKind = "DisruptionBudget" // create or restore the PodDisruptionBudget
 )
 
 // action is the outcome of plan: one change and why.
@@ -91,6 +92,9 @@ type planInput struct {
 	// paramsRejected names the settings of spec.parameters PostgreSQL
 	// refused, with its messages ("" when it refused none).
 	paramsRejected string
+	// pdbRefused says why the API refused the disruption budget, while the
+	// operator waits to try again ("" when it did not).
+	pdbRefused string
 	// seedRetriedWith: the spec (podSeedSpec) of each seed pod the actor
 	// deleted to retry it, until the seed is up.
 	seedRetriedWith map[string]string
@@ -110,7 +114,9 @@ func plan(in planInput) action {
 		planStuckPods, // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
 		planFailover,
 		planPrimary,
-		planPasswords, // plan_secrets.go
+		planDrain,            // plan_drain.go: before the primary's node is emptied
+		planPasswords,        // plan_secrets.go
+		planDisruptionBudget, // plan_drain.go: before the waits of members coming up
 		planMissingPods,
 		planScale,
 		planStuckReplicas,

@@ -92,6 +92,7 @@ func obsOf(pgc *v1alpha1.PostgresCluster, ms ...*member) *observation {
 			ROServiceName(pgc.Name): buildServices(pgc)[1],
 		},
 		creds: recordedCreds("pw"), // plan_secrets_test.go
+		drain: drainObs{pdb: buildPDB(pgc), cordoned: map[string]bool{}},
 	}
 }
 

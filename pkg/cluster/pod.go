@@ -2,6 +2,7 @@ package cluster
 
 import (
 	_ "embed"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,6 +75,7 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 			NodeSelector:                  pgc.Spec.Pod.NodeSelector,
 			Tolerations:                   pgc.Spec.Pod.Tolerations,
 			Affinity:                      pgc.Spec.Pod.Affinity,
+			TopologySpreadConstraints:     topologySpread(pgc), // topology.go
 			Containers:                    []corev1.Container{postgresContainer(pgc, m)},
 			Volumes:                       memberVolumes(pgc, m.Name),
 		},
@@ -122,6 +124,8 @@ func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Contai
 func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 	env := []corev1.EnvVar{
 		{Name: "PGDATA", Value: pgdataPath},
+		// check_major refuses an image of another major version (safety_image.go).
+		{Name: "POSTGRES_MAJOR", Value: strconv.Itoa(int(pgc.Spec.PostgresVersion))},
 		{Name: "POD_NAME", Value: m.Name},
 		{Name: "BOOTSTRAP", Value: m.Bootstrap},
 		{Name: "PRIMARY_HOST", Value: RWServiceName(pgc.Name)},

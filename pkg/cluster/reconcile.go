@@ -76,6 +76,7 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	in.seedRetriedWith = c.seedRetries
 	c.safetyInput(pgc, obs, &in) // safety_input.go
 	in.growthRefused = c.growthRefused.refusalFor(pgc)
+	in.pdbRefused = c.pdbRefusal.current(in.now)
 	c.rememberPrimary(obs)
 	primary := obs.members.primary()
 	in.replicationDone = primary == nil || !primary.healthy() ||

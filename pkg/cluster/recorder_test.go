@@ -272,6 +272,14 @@ var worldRoles = map[string]dbfake.Role{
 // none.
 func newWorld(t *testing.T, pgc *v1alpha1.PostgresCluster, ms ...*member) *world {
 	t.Helper()
+	return newWorldOf(t, pgc, true, ms...)
+}
+
+// newWorldOf is newWorld, with the cluster's PodDisruptionBudget stored or
+// not (deleting it afterwards may go unseen: the fake API does not replay a
+// deletion made before the informer's watch started).
+func newWorldOf(t *testing.T, pgc *v1alpha1.PostgresCluster, withPDB bool, ms ...*member) *world {
+	t.Helper()
 	// A stored object always has a resourceVersion; the actor compares them
 	// to tell its own newer writes from a stale cache (freshest).
 	pgc = pgc.DeepCopy()
@@ -280,6 +288,9 @@ func newWorld(t *testing.T, pgc *v1alpha1.PostgresCluster, ms ...*member) *world
 		buildSuperuserSecret(pgc, "pw"), buildReplicationSecret(pgc, "pw"),
 		buildServices(pgc)[0], buildServices(pgc)[1],
 		buildCredentialsSecret(pgc, passwords{superuser: "pw", replication: "pw"}),
+	}
+	if withPDB {
+		objects = append(objects, buildPDB(pgc))
 	}
 	log := &opLog{hosts: map[string]string{}}
 	for _, m := range ms {

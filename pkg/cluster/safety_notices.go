@@ -36,8 +36,10 @@ func safetyNotices(in planInput) []notice {
 	}
 	var out []notice
 	out = append(out, foreignNotices(in)...) // safety_identity.go
+	out = append(out, imageNotices(in)...)   // safety_image.go
 	out = append(out, streamNotices(in)...)  // safety_stuck_replicas.go
 	out = append(out, vouchNotice(in)...)    // safety_vouch.go
+	out = append(out, drainNotices(in)...)   // plan_drain.go
 	return out
 }
 

@@ -87,7 +87,21 @@ func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, 
 	setConditions(&st, pgc, obs, act, actErr, primaryUp)
 	setPasswordsCondition(&st, pgc, obs)    // status_secrets.go
 	setSafetyConditions(&st, pgc, obs, act) // safety_notices.go
+	keepTransitionTimes(&st, pgc.Status.Conditions)
 	return st
+}
+
+// keepTransitionTimes gives each condition whose status is the stored one
+// its stored lastTransitionTime. A notice may override what setConditions
+// derived (Degraded True while every member is ready): each flip in between
+// stamps a new time, which would make every pass write status.
+func keepTransitionTimes(st *v1alpha1.PostgresClusterStatus, stored []metav1.Condition) {
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		if old := meta.FindStatusCondition(stored, c.Type); old != nil && old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+		}
+	}
 }
 
 func memberStatus(m, primary *member) v1alpha1.MemberStatus {

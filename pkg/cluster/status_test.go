@@ -2,8 +2,12 @@ package cluster
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -35,4 +39,25 @@ func TestPhaseOf(t *testing.T) {
 			assert.Equal(t, tt.want, phaseOf(tt.pgc, primary(tt.pgc), tt.act))
 		})
 	}
+}
+
+// A notice that overrides a derived condition (Degraded True while every
+// member is ready) leaves status as it is on the next pass: its transition
+// time moves only when the stored status changes.
+func TestNoticeOverridesKeepTheStatusStill(t *testing.T) {
+	pgc := testCluster(1, initialized("demo-1", 1))
+	obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary)))
+	act := action{kind: actNone, reason: "converged", notices: []notice{{condition: v1alpha1.ConditionDegraded,
+		status: metav1.ConditionTrue, reason: reasonPrimaryNodeCordoned, message: "cordoned"}}}
+	pgc.Status = computeStatus(pgc, obs, act, nil)
+	stored := meta.FindStatusCondition(pgc.Status.Conditions, v1alpha1.ConditionDegraded)
+	stored.LastTransitionTime = metav1.NewTime(now.Add(-time.Hour))
+
+	again := computeStatus(pgc, obs, act, nil)
+	assert.True(t, equality.Semantic.DeepEqual(pgc.Status, again), "the second pass writes nothing")
+
+	act.notices = nil
+	over := meta.FindStatusCondition(computeStatus(pgc, obs, act, nil).Conditions, v1alpha1.ConditionDegraded)
+	assert.Equal(t, metav1.ConditionFalse, over.Status)
+	assert.NotEqual(t, stored.LastTransitionTime, over.LastTransitionTime, "a real transition is stamped")
 }

@@ -18,6 +18,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	policyinformers "k8s.io/client-go/informers/policy/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -58,6 +59,7 @@ type NamespaceInformers struct {
 	Services   coreinformers.ServiceInformer
 	Secrets    coreinformers.SecretInformer
 	ConfigMaps coreinformers.ConfigMapInformer
+	PDBs       policyinformers.PodDisruptionBudgetInformer
 }
 
 // Controller routes PostgresCluster and child events to per-cluster runners.
@@ -70,6 +72,8 @@ type Controller struct {
 	listers map[string]pglisters.PostgresClusterLister
 	// synced completes once every handler has seen its informer's initial list.
 	synced []cache.DoneChecker
+	// pods are the pod informers, one per namespace (nodes.go indexes them).
+	pods []cache.SharedIndexInformer
 
 	queue   workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	runners *registry
@@ -104,6 +108,7 @@ func New(recorder record.EventRecorder, informers []NamespaceInformers, newRunne
 	})
 	for _, inf := range informers {
 		c.listers[inf.Namespace] = inf.Clusters.Lister()
+		c.pods = append(c.pods, inf.Pods.Informer())
 		synced, err := c.addHandlers(inf)
 		if err != nil {
 			c.queue.ShutDown()
@@ -123,7 +128,7 @@ func validateInformers(informers []NamespaceInformers) error {
 	seen := make(map[string]bool, len(informers))
 	for _, inf := range informers {
 		if inf.Clusters == nil || inf.Pods == nil || inf.PVCs == nil || inf.Services == nil ||
-			inf.Secrets == nil || inf.ConfigMaps == nil {
+			inf.Secrets == nil || inf.ConfigMaps == nil || inf.PDBs == nil {
 			return fmt.Errorf("controller: namespace %q: every informer must be set", inf.Namespace)
 		}
 		if seen[inf.Namespace] {

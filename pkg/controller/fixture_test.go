@@ -190,6 +190,9 @@ type fixture struct {
 	pgFactories   map[string]pginformers.SharedInformerFactory
 	kubeFactories map[string]kubeinformers.SharedInformerFactory
 	watches       atomic.Int32 // watches the informers have established
+	// nodes, when set (watchNodes), is the cluster-wide node informer's factory.
+	nodes       kubeinformers.SharedInformerFactory
+	nodeWatches int32
 }
 
 // newFixture seeds the clientsets with objects (PostgresClusters go to the
@@ -242,6 +245,7 @@ func namespaceInformers(ns string, pgf pginformers.SharedInformerFactory, kf kub
 		Services:   core.Services(),
 		Secrets:    core.Secrets(),
 		ConfigMaps: core.ConfigMaps(),
+		PDBs:       kf.Policy().V1().PodDisruptionBudgets(),
 	}
 }
 
@@ -256,12 +260,15 @@ func (f *fixture) run() (stop func() error) {
 	for _, kf := range f.kubeFactories {
 		kf.Start(ctx.Done())
 	}
+	if f.nodes != nil {
+		f.nodes.Start(ctx.Done())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- f.ctrl.Run(ctx) }()
 	// A cache can be synced before its watch exists, and the fake tracker does
-	// not replay a deletion made in between: wait for all six watches per
-	// namespace before a test mutates anything.
-	want := int32(6 * len(f.pgFactories))
+	// not replay a deletion made in between: wait for all seven watches per
+	// namespace (and the nodes', when watched) before a test mutates anything.
+	want := int32(7*len(f.pgFactories)) + f.nodeWatches
 	waitUntil(f.t, "informer watches", func() bool { return f.watches.Load() >= want })
 
 	var once sync.Once
@@ -279,6 +286,9 @@ func (f *fixture) run() (stop func() error) {
 			}
 			for _, kf := range f.kubeFactories {
 				kf.Shutdown()
+			}
+			if f.nodes != nil {
+				f.nodes.Shutdown()
 			}
 		})
 		return runErr
@@ -432,4 +442,13 @@ func labeledPod(ns, name, cluster string) *corev1.Pod {
 
 func keyOf(pgc *v1alpha1.PostgresCluster) cache.ObjectName {
 	return cache.NewObjectName(pgc.Namespace, pgc.Name)
+}
+
+// watchNodes gives the controller a cluster-wide node informer over the
+// fake kube clientset, as cmd/postgres-operator does when it may list nodes.
+func (f *fixture) watchNodes() {
+	f.t.Helper()
+	f.nodes = kubeinformers.NewSharedInformerFactory(f.kube, 0)
+	f.nodeWatches = 1
+	require.NoError(f.t, f.ctrl.WatchNodes(f.nodes.Core().V1().Nodes()))
 }

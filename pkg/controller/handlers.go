@@ -41,6 +41,7 @@ func (c *Controller) addHandlers(inf NamespaceInformers) ([]cache.DoneChecker, e
 		{inf.Services.Informer(), children},
 		{inf.Secrets.Informer(), children},
 		{inf.ConfigMaps.Informer(), children},
+		{inf.PDBs.Informer(), children},
 	}
 	logger := c.logger.WithValues("namespace", inf.Namespace)
 	synced := make([]cache.DoneChecker, 0, len(informers))

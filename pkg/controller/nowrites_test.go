@@ -129,6 +129,7 @@ func withRealRunners(f *fixture, db postgres.Client) {
 		PVCs:     kf.Core().V1().PersistentVolumeClaims().Lister(),
 		Services: kf.Core().V1().Services().Lister(),
 		Secrets:  kf.Core().V1().Secrets().Lister(),
+		PDBs:     kf.Policy().V1().PodDisruptionBudgets().Lister(),
 	}
 	f.ctrl.newRunner = func(key cache.ObjectName, pgc *v1alpha1.PostgresCluster, report func(error)) Runner {
 		cfg := &cluster.Config{Kube: f.kube, Client: f.pg, Listers: listers, Postgres: db,

@@ -84,3 +84,20 @@ func clusterEvents(t *testing.T, f *framework.Framework, ns, cluster, reason str
 	}
 	return out
 }
+
+// An image whose PostgreSQL is not the cluster's major version is refused
+// by the member before it touches any data, and the cluster says why.
+func TestMistakeImageOfAnotherMajorVersion(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "wrong-major")
+	f.KubectlOK(t, strings.Replace(framework.ClusterYAML("major", 1, "  image: localhost/postgres:15\n"),
+		"postgresVersion: 15", "postgresVersion: 16", 1), "-n", ns, "apply", "-f", "-")
+	framework.Eventually(t, 2*time.Minute, "Degraded with the version mismatch", func() (bool, error) {
+		c := meta.FindStatusCondition(f.Cluster(t, ns, "major").Status.Conditions, v1alpha1.ConditionDegraded)
+		return c != nil && c.Reason == "ImageVersionMismatch" &&
+				strings.Contains(c.Message, "the image runs PostgreSQL 15, the cluster is PostgreSQL 16"),
+			framework.Errorf("Degraded: %+v", c)
+	})
+	assert.NotEmpty(t, clusterEvents(t, f, ns, "major", "ImageVersionMismatch"), "a Warning Event says why")
+	assert.False(t, f.Cluster(t, ns, "major").Status.Initialized, "no database was initialised with the wrong version")
+}

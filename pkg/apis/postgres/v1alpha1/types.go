@@ -162,6 +162,14 @@ type PodSpec struct {
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// TopologySpreadConstraints replace the operator's default, which
+	// prefers (whenUnsatisfiable: ScheduleAnyway) to put each member on a
+	// node of its own (topologyKey kubernetes.io/hostname). An empty list
+	// turns the default off. Changing this field restarts the members, one
+	// at a time.
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 	// Labels added to every member pod. The postgres-operator.dev/ prefix
 	// is reserved, and app.kubernetes.io/managed-by is the operator's: it
 	// selects its pods by both.

@@ -30,6 +30,12 @@ type PodSpecApplyConfiguration struct {
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	Tolerations  []v1.Toleration   `json:"tolerations,omitempty"`
 	Affinity     *v1.Affinity      `json:"affinity,omitempty"`
+	// TopologySpreadConstraints replace the operator's default, which
+	// prefers (whenUnsatisfiable: ScheduleAnyway) to put each member on a
+	// node of its own (topologyKey kubernetes.io/hostname). An empty list
+	// turns the default off. Changing this field restarts the members, one
+	// at a time.
+	TopologySpreadConstraints []v1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 	// Labels added to every member pod. The postgres-operator.dev/ prefix
 	// is reserved, and app.kubernetes.io/managed-by is the operator's: it
 	// selects its pods by both.
@@ -75,6 +81,16 @@ func (b *PodSpecApplyConfiguration) WithTolerations(values ...v1.Toleration) *Po
 // If called multiple times, the Affinity field is set to the value of the last call.
 func (b *PodSpecApplyConfiguration) WithAffinity(value v1.Affinity) *PodSpecApplyConfiguration {
 	b.Affinity = &value
+	return b
+}
+
+// WithTopologySpreadConstraints adds the given value to the TopologySpreadConstraints field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the TopologySpreadConstraints field.
+func (b *PodSpecApplyConfiguration) WithTopologySpreadConstraints(values ...v1.TopologySpreadConstraint) *PodSpecApplyConfiguration {
+	for i := range values {
+		b.TopologySpreadConstraints = append(b.TopologySpreadConstraints, values[i])
+	}
 	return b
 }
 

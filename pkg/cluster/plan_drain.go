@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// Node drains. `kubectl drain` cordons a node, then evicts its pods
+// through the PodDisruptionBudget (pdb.go), which lets one member go at a
+// time. A primary evicted that way is failed over; the operator does
+// better when it sees the cordon first: it switches over, with the
+// checkpoint and graceful fence of a requested switchover (switchover.go),
+// to a replica the drain will not take next.
+
+const reasonPrimaryNodeCordoned = "PrimaryNodeCordoned"
+
+// planDrain switches over from a healthy primary whose node is cordoned to
+// the healthy replica with the most WAL on a schedulable node. Without
+// such a replica, or without automatic failover (the switchover ends in a
+// promotion), it does nothing and drainNotices says why.
+func planDrain(in planInput) (action, bool) {
+	p := in.obs.members.live().primary()
+	if p == nil || !p.healthy() || in.cluster.Spec.Failover.Disabled {
+		return action{}, false
+	}
+	node, cordoned := in.obs.cordonedNode(p)
+	if !cordoned {
+		return action{}, false
+	}
+	target := drainTarget(in, p)
+	if target == nil {
+		return action{}, false
+	}
+	return action{kind: actSwitchover, member: p.name, target: target.name, phase: v1alpha1.PhaseFailingOver,
+		reason: fmt.Sprintf("the primary's node %s is cordoned (draining): switching over to %s before it is evicted", node, target.name)}, true
+}
+
+// drainTarget is the healthy replica with the most WAL (the lowest ordinal
+// on a tie) that runs on a node known and not cordoned. The promotion that
+// ends the switchover still picks the replica with the most WAL; the
+// target wins a tie, which a clean shutdown makes the usual case.
+func drainTarget(in planInput, p *member) *member {
+	var best *member
+	for _, m := range in.obs.members.live() {
+		if m == p || !m.healthy() || in.obs.isForeign(m.name) || m.pod.Spec.NodeName == "" {
+			continue
+		}
+		if _, cordoned := in.obs.cordonedNode(m); cordoned {
+			continue
+		}
+		if best == nil || m.db.Position() > best.db.Position() {
+			best = m
+		}
+	}
+	return best
+}
+
+// drainNotices tells the user, once per primary and node, that a cordoned
+// node's drain will stop writes because the operator cannot switch over.
+func drainNotices(in planInput) []notice {
+	p := in.obs.members.live().primary()
+	if p == nil || !p.healthy() {
+		return nil
+	}
+	node, cordoned := in.obs.cordonedNode(p)
+	if !cordoned {
+		return nil
+	}
+	var why string
+	switch {
+	case in.cluster.Spec.Failover.Disabled:
+		why = "spec.failover.disabled is set, and a switchover ends in a promotion"
+	case drainTarget(in, p) == nil:
+		why = "no healthy replica runs on a schedulable node"
+	default:
+		return nil
+	}
+	return []notice{{
+		condition: v1alpha1.ConditionDegraded, status: metav1.ConditionTrue, reason: reasonPrimaryNodeCordoned,
+		message: fmt.Sprintf("the primary %s's node %s is cordoned (draining), but %s: no switchover; "+
+			"evicting %s stops writes until it runs again", p.name, node, why, p.name),
+		key: reasonPrimaryNodeCordoned + "/" + p.name + "/" + node,
+	}}
+}
+
+// planDisruptionBudget creates the PodDisruptionBudget, or restores the
+// fields the operator sets when someone changed them. After the API
+// refused it (a budget of that name that is not the operator's, a policy
+// that forbids it) it waits before trying again.
+func planDisruptionBudget(in planInput) (action, bool) {
+	if in.pdbRefused != "" {
+		return action{}, false
+	}
+	want := buildPDB(in.cluster)
+	switch have := in.obs.drain.pdb; {
+	case have == nil:
+		return action{kind: actSyncPDB, reason: fmt.Sprintf(
+			"creating the PodDisruptionBudget %s: node drains evict one member at a time", want.Name)}, true
+	case !pdbAsBuilt(have, want):
+		return action{kind: actSyncPDB, reason: fmt.Sprintf(
+			"restoring the PodDisruptionBudget %s: maxUnavailable 1 over the members", want.Name)}, true
+	}
+	return action{}, false
+}
