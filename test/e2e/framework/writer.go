@@ -25,7 +25,7 @@ type Recorder struct {
 	mu       sync.Mutex
 	acked    []int64 // increasing
 	ackedAt  []time.Time
-	ackedWAL []WALPoint // where the primary's WAL stood right after each ack (zero: unknown)
+	ackedWAL []WALPoint  // where the primary's WAL stood right after each ack (zero: unknown)
 	startAt  []time.Time // when the acknowledged attempt began
 	attempts int64
 	failures int64
