@@ -62,6 +62,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return false, c.rejectSwitchover(ctx, pgc, act)
 	case actLabelPrimary:
 		err = c.labelPrimary(ctx, pgc, act.member)
+	case actLabelReplica:
+		err = c.labelReplica(ctx, pgc, act.member)
 	case actGrowVolume:
 		err = c.growVolume(ctx, pgc, act)
 	case actSetVolumeOwner:

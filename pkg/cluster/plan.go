@@ -111,7 +111,8 @@ func plan(in planInput) action {
 		planSecretsAndServices,
 		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
-		planStuckPods, // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
+		planStuckPods,  // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
+		planRoleLabels, // plan_labels.go: a hand-made label must not confuse failover
 		planFailover,
 		planPrimary,
 		planDrain,            // plan_drain.go: before the primary's node is emptied

@@ -101,3 +101,26 @@ func TestMistakeImageOfAnotherMajorVersion(t *testing.T) {
 	assert.NotEmpty(t, clusterEvents(t, f, ns, "major", "ImageVersionMismatch"), "a Warning Event says why")
 	assert.False(t, f.Cluster(t, ns, "major").Status.Initialized, "no database was initialised with the wrong version")
 }
+
+// A replica labelled primary by hand would get writes through -rw: the
+// operator puts its label back, and -rw routes only to the primary again.
+func TestMistakeReplicaLabelledPrimary(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "stray-label")
+	pw := createReadyCluster(t, f, ns, "sl", 2, "")
+	primary, replicas := f.Roles(t, ns, "sl")
+	replica := replicas[0]
+	f.KubectlOK(t, "", "-n", ns, "label", "--overwrite", "pod", replica, "postgres-operator.dev/role=primary")
+	framework.Eventually(t, time.Minute, "the replica labelled replica again", func() (bool, error) {
+		p := f.Pod(t, ns, replica)
+		return p.Labels["postgres-operator.dev/role"] == "replica", framework.Errorf("labels %v", p.Labels)
+	})
+	assert.NotEmpty(t, clusterEvents(t, f, ns, "sl", "LabelReplica"), "an Event says what was corrected")
+	pgc := f.WaitReady(t, ns, "sl", time.Minute)
+	assert.Equal(t, primary, pgc.Status.Primary, "no failover")
+	rw := f.ServiceIP(t, ns, "sl-rw")
+	framework.Eventually(t, time.Minute, "writes through -rw", func() (bool, error) {
+		_, err := framework.PSQLHost(rw, pw, "create table if not exists stray(id int); insert into stray values (1)")
+		return err == nil, err
+	})
+}
