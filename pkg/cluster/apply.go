@@ -62,6 +62,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return false, c.rejectSwitchover(ctx, pgc, act)
 	case actLabelPrimary:
 		err = c.labelPrimary(ctx, pgc, act.member)
+	case actRepoint:
+		// Housekeeping like replication: logged, no Event.
+		return true, c.repoint(ctx, pgc, obs, act)
 	case actLabelReplica:
 		err = c.labelReplica(ctx, pgc, act.member)
 	case actGrowVolume:

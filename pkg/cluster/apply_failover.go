@@ -94,6 +94,8 @@ func (c *Cluster) promote(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 		return err
 	}
 	klog.FromContext(ctx).Info("Promoted", "member", m.name, "took", time.Since(start).Round(time.Millisecond))
+	// The standbys first: in sync mode the first commit waits for one of them.
+	c.repointReplicas(ctx, pgc, obs, m)
 	if err := c.labelPrimary(ctx, pgc, m.name); err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func TestCordonedPrimarySwitchesOver(t *testing.T) {
 	w.kubeletRemoves("demo-1")
 	w.log.reset()
 	w.pass()
-	assert.Equal(t, promotion("demo-3", "", "demo-1", "demo-2"), w.log.writes(), "demo-3 wins the tie on WAL")
+	assert.Equal(t, promotion("demo-3", "", "demo-2", "demo-1", "demo-2"), w.log.writes(), "demo-3 wins the tie on WAL")
 }
 
 // TestCordonedOnlyNodeSaysSo: one node, cordoned. There is no replica on a

@@ -4,7 +4,8 @@
 # nothing here depends on an image's entrypoint.
 #
 # Inputs (from the pod spec): PGDATA, POD_NAME, BOOTSTRAP (initdb|clone),
-# PRIMARY_HOST, SLOT_NAME, REPLICATION_USER, BOOTSTRAP_PARAMETERS (seed only),
+# PRIMARY_HOST, PRIMARY_CONNINFO, SLOT_NAME, REPLICATION_USER,
+# BOOTSTRAP_PARAMETERS (seed only), POSTGRES_MAJOR,
 # the role label in /etc/podinfo/labels and the passwords the roles have,
 # mounted under /etc/postgres-secrets from the operator's record. Passwords
 # are read from files and never appear on a command line or in the log.
@@ -188,6 +189,21 @@ check_major() {
 	fi
 }
 
+# set_primary_conninfo records where this member streams from in
+# postgresql.auto.conf, not on the command line, where nothing could change
+# it while the server runs: right after a promotion the operator points the
+# running standbys straight at the new primary's address with ALTER SYSTEM
+# (repoint.go). At every start it is the -rw Service again. The value comes
+# from the operator (PRIMARY_CONNINFO) and holds no quote.
+set_primary_conninfo() {
+	conf=$PGDATA/postgresql.auto.conf
+	{
+		grep -v '^primary_conninfo = ' "$conf" 2>/dev/null || true
+		printf "primary_conninfo = '%s'\n" "$PRIMARY_CONNINFO"
+	} >"$conf.new"
+	mv "$conf.new" "$conf"
+}
+
 prepare_data() {
 	if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		case "$BOOTSTRAP" in
@@ -231,18 +247,15 @@ write_hba
 check_major
 prepare_data
 
+set_primary_conninfo
+
 log "starting postgres as $(role)"
-# The WAL receiver connects asynchronously and so ignores connect_timeout: a
-# connection that lands on a dead primary's address (the -rw Service right
-# after a failover, before the node has its new endpoint) would wait out the
-# kernel's SYN retries, about two minutes. tcp_user_timeout bounds it.
 postgres -D "$PGDATA" \
 	-c listen_addresses='*' -c port=5432 \
 	-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR" \
 	-c cluster_name="$POD_NAME" \
 	-c wal_level=replica -c wal_log_hints=on -c hot_standby=on \
 	-c password_encryption=scram-sha-256 \
-	-c primary_conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER application_name=$POD_NAME passfile=$PASSFILE connect_timeout=2 tcp_user_timeout=5000" \
 	-c primary_slot_name="$SLOT_NAME" \
 	-c recovery_target_timeline=latest &
 PID=$!

@@ -122,6 +122,7 @@ func plan(in planInput) action {
 		planScale,
 		planStuckReplicas,
 		planReplication,
+		planRepoint, // repoint.go
 		planVolumes,
 		planParameters,
 		planRoll,

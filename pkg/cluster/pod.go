@@ -129,6 +129,7 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 		{Name: "POD_NAME", Value: m.Name},
 		{Name: "BOOTSTRAP", Value: m.Bootstrap},
 		{Name: "PRIMARY_HOST", Value: RWServiceName(pgc.Name)},
+		{Name: "PRIMARY_CONNINFO", Value: primaryConninfo(RWServiceName(pgc.Name), m.Name)},
 		{Name: "SLOT_NAME", Value: postgres.SlotName(m.Name)},
 		{Name: "REPLICATION_USER", Value: replicationUser},
 	}

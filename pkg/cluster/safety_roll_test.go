@@ -43,7 +43,7 @@ func TestRollPrimarySequence(t *testing.T) {
 	w.kubeletRemoves("demo-1")
 	w.log.reset()
 	w.pass()
-	assert.Equal(t, promotion("demo-2", "", "demo-1", "demo-3"), w.log.writes())
+	assert.Equal(t, promotion("demo-2", "", "demo-3", "demo-1", "demo-3"), w.log.writes())
 
 	w.waitPod("demo-2", func(p *corev1.Pod) bool { return p != nil && p.Labels[RoleLabel] == RolePrimary })
 	w.log.reset()

@@ -80,8 +80,9 @@ func TestFenceUnlabelsBeforeItDeletes(t *testing.T) {
 }
 
 // promotion is what promote writes, in order, to make member the primary
-// when others are the other live members.
-func promotion(member, syncNames string, others ...string) []string {
+// when others are the other live members and standby the one of them that
+// runs (it is pointed straight at the new primary).
+func promotion(member, syncNames, standby string, others ...string) []string {
 	var out []string
 	for _, o := range others {
 		out = append(out, "sql EnsureSlot @"+member+" "+postgres.SlotName(o))
@@ -89,6 +90,7 @@ func promotion(member, syncNames string, others ...string) []string {
 	return append(out,
 		"sql SetSynchronousStandbyNames @"+member+" '"+syncNames+"'",
 		"sql Promote @"+member,
+		"sql SetParameters @"+standby, // primary_conninfo: the new primary's address
 		"patch pods "+member, // routes -rw: writes may flow from here on
 		statusWrite,          // status.primary names it
 		"sql Checkpoint @"+member,
@@ -104,7 +106,7 @@ func TestPromoteSequence(t *testing.T) {
 	w := newWorld(t, pgc, testMember(pgc, 1, noPod), testMember(pgc, 2, up(RoleReplica), at(100)), testMember(pgc, 3, up(RoleReplica), at(200)))
 	w.pass()
 
-	assert.Equal(t, promotion("demo-3", `ANY 1 ("demo-1","demo-2")`, "demo-1", "demo-2"), w.log.writes())
+	assert.Equal(t, promotion("demo-3", `ANY 1 ("demo-1","demo-2")`, "demo-2", "demo-1", "demo-2"), w.log.writes())
 	assertPatch(t, w, "patch pods demo-3", labelPrimaryPatch)
 	st := w.statusWrites()[0].Status
 	assert.Equal(t, "demo-3", st.Primary, "the first status write names the new primary")
@@ -145,7 +147,7 @@ func TestNoPromotionWhileTheFencedPrimaryMayRun(t *testing.T) {
 				assert.Equal(t, v1alpha1.PhaseFailingOver, w.current().Status.Phase)
 				return
 			}
-			assert.Equal(t, promotion(tt.promoted, "", "demo-1", "demo-2"), w.log.writes())
+			assert.Equal(t, promotion(tt.promoted, "", "demo-2", "demo-1", "demo-2"), w.log.writes())
 		})
 	}
 }
@@ -192,7 +194,7 @@ func TestSwitchoverSequence(t *testing.T) {
 	w.kubeletRemoves("demo-1")
 	w.log.reset()
 	w.pass()
-	assert.Equal(t, promotion("demo-3", "", "demo-1", "demo-2"), w.log.writes())
+	assert.Equal(t, promotion("demo-3", "", "demo-2", "demo-1", "demo-2"), w.log.writes())
 	st := w.current().Status
 	assert.Equal(t, "demo-3", st.Primary)
 	assert.Empty(t, st.SwitchoverTarget, "cleared once the target is primary")

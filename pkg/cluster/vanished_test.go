@@ -114,7 +114,7 @@ func TestForceDeletedPrimarySequence(t *testing.T) {
 	d.answers = false
 	w.log.reset()
 	w.pass()
-	assert.Equal(t, promotion("demo-2", "", "demo-1", "demo-3"), w.log.writes())
+	assert.Equal(t, promotion("demo-2", "", "demo-3", "demo-1", "demo-3"), w.log.writes())
 
 	w.log.reset()
 	w.pass()

@@ -90,6 +90,9 @@ type Status struct {
 	UpstreamPort int
 	// UpstreamSlot is the replication slot the WAL receiver uses, if any.
 	UpstreamSlot string
+	// PrimaryConninfo is the primary_conninfo setting: where a standby
+	// streams from (it holds no password: that is in a password file).
+	PrimaryConninfo string
 
 	// SafetyStatus: what failover and re-cloning check (safety_status.go).
 	SafetyStatus

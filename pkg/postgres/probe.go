@@ -56,7 +56,8 @@ SELECT r.standby,
             WHERE name ~ '^[0-9A-F]{24}$') END,
        (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'),
        ARRAY(SELECT slot_name || '=' || coalesce(wal_status, '') FROM pg_replication_slots
-            WHERE slot_type = 'physical' ORDER BY slot_name)
+            WHERE slot_type = 'physical' ORDER BY slot_name),
+       current_setting('primary_conninfo')
 FROM r CROSS JOIN pg_control_checkpoint() ck CROSS JOIN pg_control_recovery() rc
      LEFT JOIN pg_stat_wal_receiver w ON true`
 
@@ -75,7 +76,7 @@ func (c *client) Probe(ctx context.Context, ep Endpoint) (Status, error) {
 			&st.ReceiverStatus, &st.UpstreamHost, &st.UpstreamPort, &st.UpstreamSlot,
 			&st.ReceiverTimeline, &raw.msgAge, &raw.latestEnd,
 			&st.Checkpoint.Timeline, &raw.checkpoint, &st.MinRecovery.Timeline, &raw.minRecovery,
-			&raw.history, &raw.oldestSegment, &raw.segmentSize, pq.Array(&raw.slots))
+			&raw.history, &raw.oldestSegment, &raw.segmentSize, pq.Array(&raw.slots), &st.PrimaryConninfo)
 		if err != nil {
 			return err
 		}
