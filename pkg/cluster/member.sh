@@ -68,6 +68,60 @@ write_hba() {
 	EOF
 }
 
+# write_checked_parameters CONF BASE PARAMS writes BASE's lines, then PARAMS
+# (one setting per line), into CONF, a data directory's postgresql.auto.conf.
+# "postgres -C" parses every configuration file and fails on a bad name or
+# value: when the whole set fails, each line is tried on its own and the
+# refused ones are left out and logged, so no value keeps the server from
+# starting. The operator reports the refused ones in the cluster's status.
+write_checked_parameters() {
+	conf=$1
+	base=$2
+	params=$3
+	dir=$(dirname "$conf")
+	{
+		cat "$base"
+		printf '%s\n' "$params"
+	} >"$conf"
+	if postgres -D "$dir" -C max_connections >/dev/null 2>&1; then
+		return 0
+	fi
+	log "PostgreSQL refuses some of spec.parameters: checking them one by one"
+	cp "$base" "$conf"
+	printf '%s\n' "$params" | while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		cp "$conf" "$conf.ok"
+		printf '%s\n' "$line" >>"$conf"
+		if ! err=$(postgres -D "$dir" -C max_connections 2>&1 >/dev/null); then
+			log "left out $line, which PostgreSQL refuses: $(printf '%s\n' "$err" | sed -n 's/^.*LOG: *//p')"
+			mv "$conf.ok" "$conf"
+		fi
+	done
+	rm -f "$conf.ok"
+	# Settings that are fine alone may still clash together.
+	if ! postgres -D "$dir" -C max_connections >/dev/null 2>&1; then
+		log "PostgreSQL refuses the remaining parameters together: starting without any of them"
+		cp "$base" "$conf"
+	fi
+}
+
+# apply_spec_parameters rewrites postgresql.auto.conf at every start from the
+# spec as it is now (SPEC_PARAMETERS, rendered as BOOTSTRAP_PARAMETERS is),
+# keeping only what the operator writes there over SQL besides:
+# synchronous_standby_names (a primary must not start without it in sync
+# mode) and primary_conninfo (written next, by set_primary_conninfo). While
+# the member runs, the operator keeps the file in line with ALTER SYSTEM;
+# this start-time copy is what lets a fixed spec reach a member that cannot
+# start, such as one whose shared_buffers ALTER SYSTEM took but the machine
+# cannot give: without it the bad value would stay in the file for good.
+apply_spec_parameters() {
+	[ -n "${SPEC_PARAMETERS+set}" ] || return 0
+	conf=$PGDATA/postgresql.auto.conf
+	grep -E '^(#|synchronous_standby_names = )' "$conf" >"$conf.keep" 2>/dev/null || true
+	write_checked_parameters "$conf" "$conf.keep" "$SPEC_PARAMETERS"
+	rm -f "$conf.keep"
+}
+
 # init_seed runs initdb into a scratch directory and renames it into place,
 # so a half-initialised data directory is never mistaken for a good one.
 #
@@ -90,26 +144,7 @@ init_seed() {
 		--data-checksums --encoding=UTF8 --no-locale >/dev/null
 	conf="$PGDATA.init/postgresql.auto.conf"
 	cp "$conf" "$conf.initdb"
-	printf '%s\n' "${BOOTSTRAP_PARAMETERS:-}" >>"$conf"
-	if ! postgres -D "$PGDATA.init" -C max_connections >/dev/null 2>&1; then
-		log "PostgreSQL refuses some of spec.parameters: checking them one by one"
-		cp "$conf.initdb" "$conf"
-		printf '%s\n' "${BOOTSTRAP_PARAMETERS:-}" | while IFS= read -r line; do
-			[ -n "$line" ] || continue
-			cp "$conf" "$conf.ok"
-			printf '%s\n' "$line" >>"$conf"
-			if ! err=$(postgres -D "$PGDATA.init" -C max_connections 2>&1 >/dev/null); then
-				log "left out $line, which PostgreSQL refuses: $(printf '%s\n' "$err" | sed -n 's/^.*LOG: *//p')"
-				mv "$conf.ok" "$conf"
-			fi
-		done
-		rm -f "$conf.ok"
-		# Settings that are fine alone may still clash together.
-		if ! postgres -D "$PGDATA.init" -C max_connections >/dev/null 2>&1; then
-			log "PostgreSQL refuses the remaining parameters together: starting without any of them"
-			cp "$conf.initdb" "$conf"
-		fi
-	fi
+	write_checked_parameters "$conf" "$conf.initdb" "${BOOTSTRAP_PARAMETERS:-}"
 	rm -f "$conf.initdb"
 	mv "$PGDATA.init" "$PGDATA"
 }
@@ -247,6 +282,7 @@ write_hba
 check_major
 prepare_data
 
+apply_spec_parameters
 set_primary_conninfo
 
 log "starting postgres as $(role)"

@@ -92,7 +92,11 @@ func (e seedEnv) command(env []string, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-var initSeedFunc = regexp.MustCompile(`(?s)\ninit_seed\(\) \{\n.*?\n\}\n`)
+var (
+	initSeedFunc     = regexp.MustCompile(`(?s)\ninit_seed\(\) \{\n.*?\n\}\n`)
+	writeCheckedFunc = regexp.MustCompile(`(?s)\nwrite_checked_parameters\(\) \{\n.*?\n\}\n`)
+	applySpecFunc    = regexp.MustCompile(`(?s)\napply_spec_parameters\(\) \{\n.*?\n\}\n`)
+)
 
 // runInitSeed runs init_seed with BOOTSTRAP_PARAMETERS rendered by autoConf
 // and returns the data directory and the function's output.
@@ -108,6 +112,9 @@ func runInitSeed(t *testing.T, params map[string]string) (string, string) {
 
 	fn := initSeedFunc.FindString(memberScript)
 	require.NotEmpty(t, fn, "init_seed not found in member.sh")
+	check := writeCheckedFunc.FindString(memberScript)
+	require.NotEmpty(t, check, "write_checked_parameters not found in member.sh")
+	fn = check + fn
 	fn = strings.ReplaceAll(fn, "/etc/postgres-secrets/superuser/password", pwfile)
 	script := "set -eu\numask 0077\nlog() { echo \"member test: $*\"; }\n" + fn + "init_seed\n"
 	pgdata := filepath.Join(root, "pgdata")
@@ -126,4 +133,36 @@ func showSetting(t *testing.T, dir, name string) string {
 	out, err := e.command(nil, filepath.Join(e.binDir, "postgres"), "-D", dir, "-C", name).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return strings.TrimSuffix(string(out), "\n")
+}
+
+// apply_spec_parameters at a member's start: the spec as it is now replaces
+// whatever postgresql.auto.conf held (a value that kept the server from
+// starting, a setting removed from the spec), keeping what the operator
+// writes there itself.
+func TestApplySpecParametersAtStart(t *testing.T) {
+	e := newSeedEnv(t)
+	dir, _ := runInitSeed(t, map[string]string{"work_mem": "1GB", "custom.setting": "old"})
+	conf := filepath.Join(dir, "postgresql.auto.conf")
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("synchronous_standby_names = 'ANY 1 (\"demo-2\")'\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	fn := writeCheckedFunc.FindString(memberScript) + applySpecFunc.FindString(memberScript)
+	script := "set -eu\numask 0077\nlog() { echo \"member test: $*\"; }\n" + fn + "apply_spec_parameters\n"
+	spec := autoConf(map[string]string{"work_mem": "8MB", "shared_buffers": "banana"})
+	out, err := e.command([]string{"PGDATA=" + dir, "SPEC_PARAMETERS=" + spec}, "/bin/sh", "-c", script).CombinedOutput()
+	t.Logf("apply_spec_parameters:\n%s", out)
+	require.NoError(t, err)
+
+	assert.Equal(t, "8192", showSetting(t, dir, "work_mem"), "the spec's value wins")
+	assert.Equal(t, `ANY 1 ("demo-2")`, showSetting(t, dir, "synchronous_standby_names"), "the operator's own setting stays")
+	assert.Equal(t, "16384", showSetting(t, dir, "shared_buffers"), "a refused value is left out")
+	assert.Contains(t, string(out), "left out shared_buffers = 'banana'")
+	data, err := os.ReadFile(conf)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "custom.setting", "a setting no longer in the spec is gone")
+	assert.NoFileExists(t, conf+".keep")
+	assert.NoFileExists(t, conf+".ok")
 }

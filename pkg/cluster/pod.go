@@ -133,11 +133,15 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 		{Name: "SLOT_NAME", Value: postgres.SlotName(m.Name)},
 		{Name: "REPLICATION_USER", Value: replicationUser},
 	}
+	params := autoConf(desiredParameters(pgc))
 	if m.Bootstrap == BootstrapInitdb {
 		// Only read by initdb, so restart-only settings apply from the first start.
-		env = append(env, corev1.EnvVar{Name: "BOOTSTRAP_PARAMETERS", Value: autoConf(desiredParameters(pgc))})
+		env = append(env, corev1.EnvVar{Name: "BOOTSTRAP_PARAMETERS", Value: params})
 	}
-	return env
+	// Written at every start (apply_spec_parameters), so a fixed spec reaches
+	// a member that could not start with the old one. Not in the spec hash:
+	// a change is applied over SQL and rolled only if it needs a restart.
+	return append(env, corev1.EnvVar{Name: "SPEC_PARAMETERS", Value: params})
 }
 
 // readinessProbe: a primary is ready when it answers; a replica when it

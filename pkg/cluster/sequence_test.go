@@ -91,8 +91,8 @@ func promotion(member, syncNames, standby string, others ...string) []string {
 		"sql SetSynchronousStandbyNames @"+member+" '"+syncNames+"'",
 		"sql Promote @"+member,
 		"sql SetParameters @"+standby, // primary_conninfo: the new primary's address
-		"patch pods "+member, // routes -rw: writes may flow from here on
-		statusWrite,          // status.primary names it
+		"patch pods "+member,          // routes -rw: writes may flow from here on
+		statusWrite,                   // status.primary names it
 		"sql Checkpoint @"+member,
 		statusWrite, // the pass's own status
 	)

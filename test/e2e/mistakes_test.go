@@ -124,3 +124,42 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 		return err == nil, err
 	})
 }
+
+// A value ALTER SYSTEM takes but the server cannot start with (more shared
+// memory than the machine has) stops the roll at the first replica; fixing
+// the spec reaches that member at its next start, and the roll completes.
+func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "no-start")
+	pw := createReadyCluster(t, f, ns, "ns1", 2, "")
+	primary, _ := f.Roles(t, ns, "ns1")
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_buffers":"64GB"}}}`)
+	framework.Eventually(t, 2*time.Minute, "a member that cannot start", func() (bool, error) {
+		for _, p := range f.MemberPods(t, ns, "ns1") {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
+					return true, nil
+				}
+			}
+		}
+		return false, framework.Errorf("every member still runs")
+	})
+	_, err := framework.PSQLHost(f.ServiceIP(t, ns, "ns1-rw"), pw, "select 1")
+	require.NoError(t, err, "the primary keeps serving: the roll stopped at the replica")
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_buffers":"256MB"}}}`)
+	framework.Eventually(t, 4*time.Minute, "every member on the fixed value and the cluster Ready", func() (bool, error) {
+		pgc := f.Cluster(t, ns, "ns1")
+		if !meta.IsStatusConditionTrue(pgc.Status.Conditions, v1alpha1.ConditionReady) || pgc.Status.PendingRestart {
+			return false, framework.Errorf("phase %s, pendingRestart %v", pgc.Status.Phase, pgc.Status.PendingRestart)
+		}
+		for _, p := range f.MemberPods(t, ns, "ns1") {
+			v, err := f.PSQL(ns, "ns1", p.Name, pw, "show shared_buffers")
+			if err != nil || strings.TrimSpace(v) != "256MB" {
+				return false, framework.Errorf("%s: shared_buffers %q err %v", p.Name, v, err)
+			}
+		}
+		return true, nil
+	})
+	t.Logf("primary before: %s, after: %s", primary, f.Cluster(t, ns, "ns1").Status.Primary)
+}
