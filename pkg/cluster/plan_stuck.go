@@ -67,11 +67,22 @@ func withMessage(reason, msg string) string {
 
 // planStuckPods replaces a replica whose pod never started, or exited, and
 // was built from an older spec: it comes back from its volume (or is cloned
-// again) with the current spec. The primary is failover's business.
+// again) with the current spec. A primary's pod that never started (one
+// restarted on its volume with a wrong image) is replaced the same way: it
+// never ran PostgreSQL, so it holds no write, and planPrimary starts it
+// again on its volume. A primary that ran is failover's business.
 func planStuckPods(in planInput) (action, bool) {
 	want := podSpecHash(in.cluster, in.image)
 	for _, m := range in.obs.members.live() {
-		if !m.hasPod() || m.role() != RoleReplica || m.fenced() || m.pod.Annotations[SpecHashAnnotation] == want {
+		if !m.hasPod() || m.fenced() || m.pod.Annotations[SpecHashAnnotation] == want {
+			continue
+		}
+		if m.role() == RolePrimary && in.cluster.Status.Initialized && podNeverStarted(m.pod) {
+			return action{kind: actDeletePod, member: m.name, reason: fmt.Sprintf(
+				"the primary %s never started (%s) and the spec has changed since its pod was made: "+
+					"replacing its pod on its volume (it never ran, so no write is lost)", m.name, whyNotStarted(m.pod))}, true
+		}
+		if m.role() != RoleReplica {
 			continue
 		}
 		var state string

@@ -176,10 +176,18 @@ func TestPlanStuckMembers(t *testing.T) {
 			in: with(three, fixedImage, 0, testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)),
 				testMember(three, 3, runningUnready, withRole(RoleReplica))),
 			kind: actWait, member: "demo-3"},
-		{name: "a pending primary of an initialized cluster is never replaced this way",
+		{name: "a primary that never started is replaced on its volume once the image is fixed: it holds no write",
 			in: with(three, fixedImage, 0, testMember(three, 1, pull, withRole(RolePrimary)), testMember(three, 2, up(RoleReplica)),
 				testMember(three, 3, up(RoleReplica))),
+			kind: actDeletePod, member: "demo-1", contains: "it never ran, so no write is lost"},
+		{name: "a primary that never started waits while the spec is unchanged",
+			in: with(three, "", 0, testMember(three, 1, pull, withRole(RolePrimary)), testMember(three, 2, up(RoleReplica)),
+				testMember(three, 3, up(RoleReplica))),
 			kind: actWait, member: "demo-1"},
+		{name: "a primary that ran and failed is failover's, not this rule's",
+			in: with(three, fixedImage, 0, testMember(three, 1, exitedAt(1, stuckNow), withRole(RolePrimary)), testMember(three, 2, up(RoleReplica)),
+				testMember(three, 3, up(RoleReplica))),
+			kind: actFence, member: "demo-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

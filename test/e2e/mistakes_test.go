@@ -163,3 +163,34 @@ func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 	})
 	t.Logf("primary before: %s, after: %s", primary, f.Cluster(t, ns, "ns1").Status.Primary)
 }
+
+// A wrong image set on a running cluster, then every pod lost: the primary
+// restarted on its volume cannot pull its image. Fixing the image restarts
+// it with its data, and the cluster comes back whole.
+func TestMistakeWrongImageThenEveryPodLost(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "img-dr")
+	pw := createReadyCluster(t, f, ns, "dr", 2, "")
+	primary, _ := f.Roles(t, ns, "dr")
+	f.Query(t, ns, primary, pw, "create table kept(id int); insert into kept select generate_series(1, 100)")
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "dr", "--type=merge", "-p", `{"spec":{"image":"localhost/no-such-image:1"}}`)
+	_, err := f.DeleteClusterPods(ns, "dr")
+	require.NoError(t, err)
+	framework.Eventually(t, 2*time.Minute, "the primary's new pod unable to pull its image", func() (bool, error) {
+		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), primary, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Waiting != nil && strings.Contains(cs.State.Waiting.Reason, "Image") {
+				return true, nil
+			}
+		}
+		return false, framework.Errorf("%s: %+v", p.Status.Phase, p.Status.ContainerStatuses)
+	})
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "dr", "--type=json", "-p", `[{"op":"remove","path":"/spec/image"}]`)
+	f.WaitReady(t, ns, "dr", lifecycleReadyTimeout)
+	now, _ := f.Roles(t, ns, "dr")
+	assert.Equal(t, "100", f.Query(t, ns, now, pw, "select count(*) from kept"), "the data survived")
+}
