@@ -108,7 +108,7 @@ func plan(in planInput) action {
 	}
 	for _, rule := range []func(planInput) (action, bool){
 		planCredentials, // plan_secrets.go
-		planSecretsAndServices,
+		planServices,
 		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
 		planStuckPods,  // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
@@ -147,11 +147,10 @@ func nonEmpty(s ...string) []string {
 	return slices.DeleteFunc(s, func(x string) bool { return x == "" })
 }
 
-func planSecretsAndServices(in planInput) (action, bool) {
+// planServices creates the -rw and -ro Services. (The password Secrets are
+// planCredentials' business, which runs first.)
+func planServices(in planInput) (action, bool) {
 	name := in.cluster.Name
-	if in.obs.secrets[SuperuserSecretName(name)] == nil || in.obs.secrets[ReplicationSecretName(name)] == nil {
-		return action{kind: actCreateSecrets, reason: "generating the superuser and replication passwords"}, true
-	}
 	if in.obs.services[RWServiceName(name)] == nil || in.obs.services[ROServiceName(name)] == nil {
 		return action{kind: actCreateServices, reason: "creating the -rw and -ro Services"}, true
 	}

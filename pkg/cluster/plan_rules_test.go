@@ -87,7 +87,7 @@ func TestPlanRules(t *testing.T) {
 		{name: "paused wins over everything, even every volume gone", in: failoverInput(testCluster(3, initialized("demo-1", 3),
 			func(p *v1alpha1.PostgresCluster) { p.Spec.Paused = true })), kind: actNone, phase: v1alpha1.PhasePaused},
 
-		// planSecretsAndServices
+		// planServices
 		{name: "a missing -ro Service is created", in: edit(three, func(in *planInput) { delete(in.obs.services, ROServiceName("demo")) },
 			healthy(three)...), kind: actCreateServices, phase: updating},
 		{name: "Services come before failover", in: edit(three, func(in *planInput) { delete(in.obs.services, RWServiceName("demo")) },

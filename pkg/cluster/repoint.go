@@ -46,8 +46,7 @@ func (c *Cluster) repointReplicas(ctx context.Context, pgc *v1alpha1.PostgresClu
 		if o == primary || !o.running() || o.db == nil || !o.db.InRecovery {
 			continue
 		}
-		set := map[string]string{"primary_conninfo": primaryConninfo(primary.pod.Status.PodIP, o.name)}
-		if _, err := c.cfg.Postgres.SetParameters(ctx, endpoint(o, pw), set, nil); err != nil {
+		if err := c.pointAt(ctx, o, pw, primary.pod.Status.PodIP); err != nil {
 			klog.FromContext(ctx).V(2).Info("Could not repoint a standby at the new primary; it follows -rw", "member", o.name, "err", err)
 		}
 	}
@@ -87,7 +86,13 @@ func (c *Cluster) repoint(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 	if m == nil || !m.running() || !ok {
 		return fmt.Errorf("member %s is not running", act.member)
 	}
-	set := map[string]string{"primary_conninfo": primaryConninfo(RWServiceName(pgc.Name), m.name)}
-	_, err := c.cfg.Postgres.SetParameters(ctx, endpoint(m, pw), set, nil)
+	return c.pointAt(ctx, m, pw, RWServiceName(pgc.Name))
+}
+
+// pointAt sets the standby's primary_conninfo to stream from host; the
+// reload that follows restarts its WAL receiver there.
+func (c *Cluster) pointAt(ctx context.Context, standby *member, password, host string) error {
+	set := map[string]string{"primary_conninfo": primaryConninfo(host, standby.name)}
+	_, err := c.cfg.Postgres.SetParameters(ctx, endpoint(standby, password), set, nil)
 	return err
 }
