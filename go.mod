@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/lib/pq v1.12.3
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/time v0.15.0
 	k8s.io/api v0.37.2

@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/backup"
 	"postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned"
 	pgscheme "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/scheme"
 	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
@@ -82,11 +83,13 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		namespaces = []string{""}
 	}
 	var informers []controller.NamespaceInformers
+	var backupInformers []backup.Informers
 	listers := map[string]cluster.Listers{}
 	var starters []func(<-chan struct{})
 	for _, ns := range namespaces {
-		inf, l, start := namespaceInformers(kube, pgc, ns)
+		inf, binf, l, start := namespaceInformers(kube, pgc, ns)
 		informers = append(informers, inf)
+		backupInformers = append(backupInformers, binf)
 		listers[ns] = l
 		starters = append(starters, start)
 	}
@@ -110,6 +113,10 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	if err != nil {
 		return err
 	}
+	backups, err := backup.New(backup.Config{Kube: kube, Client: pgc, Recorder: recorder, Informers: backupInformers})
+	if err != nil {
+		return err
+	}
 	if nodes != nil {
 		if err := ctrl.WatchNodes(nodes); err != nil {
 			return err
@@ -121,13 +128,14 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	}
 	health.setReady(true)
 	defer health.setReady(false)
-	return ctrl.Run(ctx)
+	return runAll(ctx, ctrl.Run, backups.Run)
 }
 
 // namespaceInformers builds the informers of one namespace ("" = all).
 // Kube objects are filtered on the cluster label, so the operator caches
-// only its own pods, volumes, services, secrets and disruption budgets.
-func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string) (controller.NamespaceInformers, cluster.Listers, func(<-chan struct{})) {
+// only its own pods, volumes, services, secrets, disruption budgets and
+// backup Jobs.
+func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string) (controller.NamespaceInformers, backup.Informers, cluster.Listers, func(<-chan struct{})) {
 	kf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(ns),
 		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = cluster.ClusterLabel }))
@@ -142,6 +150,13 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		ConfigMaps: kf.Core().V1().ConfigMaps(),
 		PDBs:       kf.Policy().V1().PodDisruptionBudgets(),
 	}
+	binf := backup.Informers{
+		Namespace: ns,
+		Clusters:  inf.Clusters,
+		Backups:   pf.Postgres().V1alpha1().PostgresBackups(),
+		Jobs:      kf.Batch().V1().Jobs(),
+		Pods:      inf.Pods,
+	}
 	l := cluster.Listers{
 		Clusters: inf.Clusters.Lister(),
 		Pods:     inf.Pods.Lister(),
@@ -149,8 +164,28 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		Services: inf.Services.Lister(),
 		Secrets:  inf.Secrets.Lister(),
 		PDBs:     inf.PDBs.Lister(),
+		Backups:  binf.Backups.Lister(),
 	}
-	return inf, l, func(stop <-chan struct{}) { kf.Start(stop); pf.Start(stop) }
+	return inf, binf, l, func(stop <-chan struct{}) { kf.Start(stop); pf.Start(stop) }
+}
+
+// runAll runs every fn until ctx is done or one of them returns; it then
+// stops the others and returns the first error.
+func runAll(ctx context.Context, fns ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func() { errs <- fn(ctx) }()
+	}
+	first := <-errs
+	cancel()
+	for range len(fns) - 1 {
+		if err := <-errs; first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // eventRecorder records Events through the API and logs each one.

@@ -28,6 +28,8 @@ type Listers struct {
 	Services corelisters.ServiceLister
 	Secrets  corelisters.SecretLister
 	PDBs     policylisters.PodDisruptionBudgetLister
+	// Backups may be nil (tests): status.backup then lists no backup.
+	Backups pglisters.PostgresBackupLister
 	// Nodes is nil when the operator may not list nodes (a namespaced
 	// install): a primary on a cordoned node is then not switched over
 	// ahead of the drain (plan_drain.go).

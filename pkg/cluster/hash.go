@@ -24,7 +24,8 @@ func podSpecHash(pgc *v1alpha1.PostgresCluster, image string) string {
 		Tolerations    any
 		Affinity       any
 		TopologySpread *[]corev1.TopologySpreadConstraint `json:",omitempty"` // set, even empty, when the user set it
-	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil}
+		Archive        *v1alpha1.ObjectStore              `json:",omitempty"` // backup_pod.go
+	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil, archiveHashField(pgc)}
 	if tsc := pgc.Spec.Pod.TopologySpreadConstraints; tsc != nil {
 		fields.TopologySpread = &tsc
 	}

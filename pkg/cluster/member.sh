@@ -3,16 +3,23 @@
 # container's command, so any image with the server binaries on PATH works;
 # nothing here depends on an image's entrypoint.
 #
-# Inputs (from the pod spec): PGDATA, POD_NAME, BOOTSTRAP (initdb|clone),
+# Inputs (from the pod spec): PGDATA, POD_NAME, BOOTSTRAP (initdb|clone|recovery),
 # PRIMARY_HOST, PRIMARY_CONNINFO, SLOT_NAME, REPLICATION_USER,
 # BOOTSTRAP_PARAMETERS (seed only), POSTGRES_MAJOR,
 # the role label in /etc/podinfo/labels and the passwords the roles have,
 # mounted under /etc/postgres-secrets from the operator's record. Passwords
 # are read from files and never appear on a command line or in the log.
+# With backups on: PGBACKREST_* (the engine's settings), PGBR_SCRIPT (the
+# hooks, pgbr.sh) and, for a seed that restores, SOURCE_PGBACKREST_* and
+# RECOVERY_TYPE, RECOVERY_TARGET, RECOVERY_EXCLUSIVE.
 set -eu
 umask 0077
 
 RUN_DIR=/var/run/postgresql
+PGBR="$RUN_DIR/pgbr.sh"
+# Marks a restore in progress: a data directory restored halfway is never
+# mistaken for a good one.
+RESTORING="$(dirname "$PGDATA")/.restoring"
 PASSFILE=$RUN_DIR/.pgpass
 HBA=$RUN_DIR/pg_hba.conf
 
@@ -149,6 +156,113 @@ init_seed() {
 	mv "$PGDATA.init" "$PGDATA"
 }
 
+# restore_seed fills the seed's volume from backups (spec.bootstrap.recovery,
+# or the cluster's own backups after every volume was lost), replays WAL to
+# the target in a server no client can reach, and lets it promote. A target
+# that cannot be reached ends the container with the reason in its
+# termination message, which the operator reports.
+restore_seed() {
+	log "restoring from the backups at ${SOURCE_PGBACKREST_REPO1_PATH:-?} (target: $RECOVERY_TYPE ${RECOVERY_TARGET:-})"
+	touch "$RESTORING"
+	rm -rf "$PGDATA"
+	set --
+	case "$RECOVERY_TYPE" in
+	default) ;;
+	immediate) set -- --type=immediate --target-action=promote ;;
+	*) set -- --type="$RECOVERY_TYPE" --target="$RECOVERY_TARGET" --target-action=promote ;;
+	esac
+	if [ "${RECOVERY_EXCLUSIVE:-false}" = true ]; then
+		set -- "$@" --target-exclusive
+	fi
+	if ! out=$(sh "$PGBR" restore-backup "$@" 2>&1); then
+		printf '%s\n' "$out"
+		fail_recovery "restore-failed: $(printf '%s\n' "$out" | grep ERROR | tail -n 1)"
+	fi
+	printf '%s\n' "$out"
+	prepare_recovery_conf
+	replay_to_target
+	rm -f "$RESTORING"
+}
+
+# prepare_recovery_conf keeps the engine's recovery target, takes the spec's
+# parameters, and points restore_command at the source through pgbr.sh (the
+# engine's own line would read the server's environment, which names this
+# cluster's repository). The source's synchronous_standby_names is dropped:
+# its standbys are not ours.
+prepare_recovery_conf() {
+	conf=$PGDATA/postgresql.auto.conf
+	grep '^recovery_target' "$conf" >"$RUN_DIR/recovery.conf" 2>/dev/null || true
+	sed -i '/^synchronous_standby_names = /d' "$conf"
+	apply_spec_parameters
+	{
+		cat "$RUN_DIR/recovery.conf"
+		printf "restore_command = '%s restore %%f \"%%p\"'\n" "$PGBR"
+	} >>"$conf"
+}
+
+# replay_to_target runs the server until it has promoted at the target.
+# hot_standby is off: a standby's parameter checks against the source's
+# settings would stop the replay for nothing, and no client may read a
+# half-recovered database anyway. The roles then get this cluster's
+# passwords, over the socket (peer), before anyone can connect by TCP.
+replay_to_target() {
+	log "replaying WAL to the target"
+	recovery_log=/tmp/recovery.log
+	set --
+	if archiving; then set -- -c archive_mode=on -c "archive_command=$PGBR archive %p"; fi
+	postgres -D "$PGDATA" -c listen_addresses='' -c port=5432 \
+		-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR" \
+		-c cluster_name="$POD_NAME" -c wal_level=replica -c wal_log_hints=on \
+		-c hot_standby=off "$@" >"$recovery_log" 2>&1 &
+	pid=$!
+	until [ "$(psql -h "$RUN_DIR" -U postgres -d postgres -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+		if ! kill -0 $pid 2>/dev/null; then
+			cat "$recovery_log"
+			fail_recovery "recovery-failed: $(grep -E 'FATAL|PANIC' "$recovery_log" | tail -n 1 | sed 's/^.*\(FATAL\|PANIC\): *//')"
+		fi
+		sleep 1
+	done
+	set_role_passwords
+	sed -i '/^recovery_target/d; /^restore_command = /d' "$PGDATA/postgresql.auto.conf"
+	kill -INT $pid
+	wait $pid || true
+	cat "$recovery_log"
+	log "recovered to the target and promoted"
+}
+
+# set_role_passwords gives the restored roles the passwords of this
+# cluster's record. The statement is not logged.
+set_role_passwords() {
+	{
+		echo "SET log_statement = 'none';"
+		printf "\\set pw \`cat /etc/postgres-secrets/superuser/password\`\n"
+		echo "ALTER ROLE postgres PASSWORD :'pw';"
+		printf "\\set pw \`cat /etc/postgres-secrets/replication/password\`\n"
+		printf "SELECT format('ALTER ROLE %%I PASSWORD %%L', '%s', :'pw') WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%s') \\gexec\n" "$REPLICATION_USER" "$REPLICATION_USER"
+	} | psql -h "$RUN_DIR" -U postgres -d postgres -XAtq -v ON_ERROR_STOP=1 >/dev/null
+}
+
+fail_recovery() {
+	log "$1"
+	printf '%s\n' "$1" | cut -c1-1000 >"${TERMINATION_LOG:-/dev/termination-log}" 2>/dev/null || true
+	exit 4
+}
+
+# archiving says whether backups are on: the members then archive WAL
+# through pgbr.sh (the caller adds the settings, which hold spaces).
+archiving() { [ -n "${PGBACKREST_REPO1_TYPE:-}" ]; }
+
+# write_pgbr writes the engine's hooks (PGBR_SCRIPT) where PostgreSQL can
+# run them, when backups are on or the seed restores.
+write_pgbr() {
+	[ -n "${PGBR_SCRIPT:-}" ] || return 0
+	printf '%s\n' "$PGBR_SCRIPT" >"$PGBR"
+	chmod 0700 "$PGBR"
+	if archiving; then
+		mkdir -p "$PGBACKREST_SPOOL_PATH" "$ARCHIVE_STATUS_DIR"
+	fi
+}
+
 # clone copies the primary with pg_basebackup, through this member's slot.
 clone() {
 	log "cloning from $PRIMARY_HOST"
@@ -240,9 +354,10 @@ set_primary_conninfo() {
 }
 
 prepare_data() {
-	if [ ! -s "$PGDATA/PG_VERSION" ]; then
+	if [ ! -s "$PGDATA/PG_VERSION" ] || [ -f "$RESTORING" ]; then
 		case "$BOOTSTRAP" in
 		initdb) init_seed ;;
+		recovery) restore_seed ;;
 		*) clone ;;
 		esac
 	fi
@@ -279,6 +394,8 @@ if ! write_passfile; then
 fi
 keep_passfile_current &
 write_hba
+write_pgbr
+mkdir -p "$VOLUME_SOCKET_DIR"
 check_major
 prepare_data
 
@@ -286,9 +403,12 @@ apply_spec_parameters
 set_primary_conninfo
 
 log "starting postgres as $(role)"
-postgres -D "$PGDATA" \
+set --
+if archiving; then set -- -c archive_mode=on -c "archive_command=$PGBR archive %p"; fi
+# The second socket directory, on the volume, is for backup Jobs on this node.
+postgres -D "$PGDATA" "$@" \
 	-c listen_addresses='*' -c port=5432 \
-	-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR" \
+	-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR,$VOLUME_SOCKET_DIR" \
 	-c cluster_name="$POD_NAME" \
 	-c wal_level=replica -c wal_log_hints=on -c hot_standby=on \
 	-c password_encryption=scram-sha-256 \

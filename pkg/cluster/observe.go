@@ -26,6 +26,7 @@ type observation struct {
 	creds    credentialsObs // the record and how the roles match it
 	safety   safetyObs      // what the safety rules check (safety_input.go)
 	drain    drainObs       // the disruption budget and cordoned nodes (observe_drain.go)
+	backup   backupObs      // archiving and backups (backup_status.go)
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -67,6 +68,7 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 	if rec := obs.creds.record; rec != nil && rec.complete() {
 		c.observeRoles(ctx, pgc, obs)
 	}
+	c.observeBackups(ctx, pgc, obs) // backup_status.go
 	return obs, nil
 }
 

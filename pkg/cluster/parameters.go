@@ -30,6 +30,7 @@ var defaultParameters = map[string]string{
 func desiredParameters(pgc *v1alpha1.PostgresCluster) map[string]string {
 	out := maps.Clone(defaultParameters)
 	maps.Copy(out, safetyParameters(pgc)) // safety_parameters.go
+	maps.Copy(out, backupParameters(pgc)) // backup_pod.go
 	for name, value := range pgc.Spec.Parameters {
 		if v1alpha1.ValidateParameter(name, value) == nil {
 			out[name] = value

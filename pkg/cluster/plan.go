@@ -170,7 +170,7 @@ func planBootstrap(in planInput) (action, bool) {
 	if len(live) == 0 {
 		ord := max(st.LastOrdinal, in.obs.members.maxOrdinal()) + 1
 		return action{kind: actCreateMember, ordinal: ord, member: MemberName(in.cluster.Name, ord),
-			role: RolePrimary, bootstrap: BootstrapInitdb, reason: "creating the seed member, which runs initdb"}, true
+			role: RolePrimary, bootstrap: seedBootstrap(in.cluster), reason: "creating the seed member, which " + seedWork(in.cluster)}, true
 	}
 	seed := live[0]
 	if a, ok := planRetriedSeed(in, seed); ok && seed.pod == nil {
@@ -178,7 +178,7 @@ func planBootstrap(in planInput) (action, bool) {
 	}
 	switch {
 	case seed.pod == nil:
-		return action{kind: actRecreatePod, member: seed.name, role: RolePrimary, bootstrap: BootstrapInitdb,
+		return action{kind: actRecreatePod, member: seed.name, role: RolePrimary, bootstrap: seedBootstrap(in.cluster),
 			reason: fmt.Sprintf("recreating the seed pod %s on its volume", seed.name)}, true
 	case seed.podReady() && seed.isPrimary():
 		return action{kind: actFinishBootstrap, member: seed.name,
@@ -194,8 +194,7 @@ func planBootstrap(in planInput) (action, bool) {
 func planPrimary(in planInput) (action, bool) {
 	live := in.obs.members.live()
 	if len(live) == 0 {
-		return action{kind: actFail, reason: "every member's volume is gone: there is no data to recover from; " +
-			"the operator will not initialise an empty database over a cluster that had data"}, true
+		return planVolumesLost(in) // backup_plan.go
 	}
 	if live.primary() != nil {
 		return action{}, false

@@ -34,7 +34,7 @@ const (
 type memberPod struct {
 	Name      string
 	Role      string // RolePrimary or RoleReplica
-	Bootstrap string // BootstrapInitdb or BootstrapClone
+	Bootstrap string // BootstrapInitdb, BootstrapClone or BootstrapRecovery
 	Image     string
 }
 
@@ -77,7 +77,7 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 			Affinity:                      pgc.Spec.Pod.Affinity,
 			TopologySpreadConstraints:     topologySpread(pgc), // topology.go
 			Containers:                    []corev1.Container{postgresContainer(pgc, m)},
-			Volumes:                       memberVolumes(pgc, m.Name),
+			Volumes:                       memberVolumes(pgc, m),
 		},
 	}
 }
@@ -96,6 +96,7 @@ func podSecurityContext() *corev1.PodSecurityContext {
 }
 
 func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Container {
+	_, backupMounts := backupVolumes(pgc, m) // backup_pod.go
 	return corev1.Container{
 		Name:            containerName,
 		Image:           m.Image,
@@ -110,14 +111,14 @@ func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Contai
 			ReadOnlyRootFilesystem:   ptr.To(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		},
-		VolumeMounts: []corev1.VolumeMount{
+		VolumeMounts: append([]corev1.VolumeMount{
 			{Name: "data", MountPath: dataMountPath},
 			{Name: "run", MountPath: runDir},
 			{Name: "tmp", MountPath: "/tmp"},
 			{Name: "shm", MountPath: "/dev/shm"},
 			{Name: "podinfo", MountPath: podinfoDir, ReadOnly: true},
 			{Name: "credentials", MountPath: secretsDir, ReadOnly: true},
-		},
+		}, backupMounts...),
 	}
 }
 
@@ -132,7 +133,9 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 		{Name: "PRIMARY_CONNINFO", Value: primaryConninfo(RWServiceName(pgc.Name), m.Name)},
 		{Name: "SLOT_NAME", Value: postgres.SlotName(m.Name)},
 		{Name: "REPLICATION_USER", Value: replicationUser},
+		{Name: "VOLUME_SOCKET_DIR", Value: volumeSocketDir},
 	}
+	env = append(env, backupEnv(pgc, m)...) // backup_pod.go
 	params := autoConf(desiredParameters(pgc))
 	if m.Bootstrap == BootstrapInitdb {
 		// Only read by initdb, so restart-only settings apply from the first start.
@@ -165,10 +168,11 @@ func readinessProbe() *corev1.Probe {
 	}
 }
 
-func memberVolumes(pgc *v1alpha1.PostgresCluster, member string) []corev1.Volume {
+func memberVolumes(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.Volume {
 	memory := corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}
-	return []corev1.Volume{
-		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: PVCName(member)}}},
+	backup, _ := backupVolumes(pgc, m) // backup_pod.go
+	return append([]corev1.Volume{
+		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: PVCName(m.Name)}}},
 		// The run directory holds the password file, so it lives in memory.
 		{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &memory}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -177,7 +181,7 @@ func memberVolumes(pgc *v1alpha1.PostgresCluster, member string) []corev1.Volume
 			Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}},
 		}}},
 		credentialsVolume(pgc),
-	}
+	}, backup...)
 }
 
 // credentialsVolume mounts the operator's record, not the user Secrets: a

@@ -19,6 +19,7 @@ func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	if equality.Semantic.DeepEqual(pgc.Status, want) {
 		return nil
 	}
+	c.announceArchiving(pgc, pgc.Status.Conditions, want.Conditions) // backup_status.go
 	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
 		// Fields owned by actions (initialized, ordinals) keep the stored value.
 		want.Initialized = st.Initialized || want.Initialized
@@ -87,6 +88,7 @@ func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, 
 	setConditions(&st, pgc, obs, act, actErr, primaryUp)
 	setPasswordsCondition(&st, pgc, obs)    // status_secrets.go
 	setSafetyConditions(&st, pgc, obs, act) // safety_notices.go
+	setBackupStatus(&st, pgc, obs)          // backup_status.go
 	keepTransitionTimes(&st, pgc.Status.Conditions)
 	return st
 }

@@ -52,6 +52,9 @@ type Client interface {
 	// SetPassword sets the role's password as a SCRAM-SHA-256 verifier
 	// computed here, so the plaintext never reaches the server or its log.
 	SetPassword(ctx context.Context, ep Endpoint, role, password string) error
+	// Archiver reads a primary's WAL archiving state (archiver.go).
+	Archiver(ctx context.Context, ep Endpoint, statusDir string) (ArchiverStatus, error)
+
 	// RoleHasPassword reports whether the role's stored SCRAM verifier was
 	// made from password; the check runs here, not on the server.
 	RoleHasPassword(ctx context.Context, ep Endpoint, role, password string) (bool, error)

@@ -32,22 +32,44 @@ import (
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
 	// Group=postgres-operator.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupRetention"):
+		return &postgresv1alpha1.BackupRetentionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupSpec"):
+		return &postgresv1alpha1.BackupSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupStatus"):
+		return &postgresv1alpha1.BackupStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BootstrapSpec"):
+		return &postgresv1alpha1.BootstrapSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("FailoverSpec"):
 		return &postgresv1alpha1.FailoverSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MembersStatus"):
 		return &postgresv1alpha1.MembersStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MemberStatus"):
 		return &postgresv1alpha1.MemberStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ObjectStore"):
+		return &postgresv1alpha1.ObjectStoreApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PodSpec"):
 		return &postgresv1alpha1.PodSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PostgresBackup"):
+		return &postgresv1alpha1.PostgresBackupApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PostgresBackupSpec"):
+		return &postgresv1alpha1.PostgresBackupSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PostgresBackupStatus"):
+		return &postgresv1alpha1.PostgresBackupStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PostgresCluster"):
 		return &postgresv1alpha1.PostgresClusterApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PostgresClusterSpec"):
 		return &postgresv1alpha1.PostgresClusterSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PostgresClusterStatus"):
 		return &postgresv1alpha1.PostgresClusterStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RecoverySpec"):
+		return &postgresv1alpha1.RecoverySpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RecoveryTarget"):
+		return &postgresv1alpha1.RecoveryTargetApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReplicationSpec"):
 		return &postgresv1alpha1.ReplicationSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SecretName"):
+		return &postgresv1alpha1.SecretNameApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("StorageSpec"):
 		return &postgresv1alpha1.StorageSpecApplyConfiguration{}
 

@@ -40,6 +40,8 @@ type Server struct {
 	Replicas []postgres.ReplicaStat
 	// Slots by name; EnsureSlot and DropSlot maintain it.
 	Slots map[string]postgres.Slot
+	// Archiver is what Archiver reports.
+	Archiver postgres.ArchiverStatus
 	// Parameters is postgresql.auto.conf: what SetParameters wrote.
 	Parameters map[string]string
 	// Rejects makes SetParameters refuse a setting, as the server refuses a
@@ -208,6 +210,15 @@ func (f *Fake) DropSlot(ctx context.Context, ep postgres.Endpoint, name string) 
 		delete(s.Slots, name)
 		return nil
 	})
+}
+
+func (f *Fake) Archiver(ctx context.Context, ep postgres.Endpoint, statusDir string) (postgres.ArchiverStatus, error) {
+	var out postgres.ArchiverStatus
+	err := f.do(ctx, "Archiver", ep, nil, func(s *Server) error {
+		out = s.Archiver
+		return nil
+	})
+	return out, err
 }
 
 func (f *Fake) Slots(ctx context.Context, ep postgres.Endpoint) ([]postgres.Slot, error) {

@@ -93,6 +93,9 @@ type PostgresClusterStatus struct {
 	// operator acted on; set the annotation to another value to switch again.
 	// +optional
 	LastSwitchover string `json:"lastSwitchover,omitempty"`
+	// Backup reports backups and WAL archiving (when spec.backup is set).
+	// +optional
+	Backup *BackupStatus `json:"backup,omitempty"`
 	// MemberStatuses details each member.
 	// +optional
 	// +listType=map

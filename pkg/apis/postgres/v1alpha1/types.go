@@ -21,7 +21,10 @@ import (
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyMembers`
 // +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primary`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Last backup",type=date,JSONPath=`.status.backup.lastSuccessfulBackup`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.bootstrap) || !has(self.spec.bootstrap.recovery) || !has(self.spec.backup) || !has(self.spec.bootstrap.recovery.source.path) || self.spec.backup.objectStore.endpoint != self.spec.bootstrap.recovery.source.endpoint || self.spec.backup.objectStore.bucket != self.spec.bootstrap.recovery.source.bucket || (has(self.spec.backup.objectStore.path) ? self.spec.backup.objectStore.path : '/' + self.metadata.namespace + '/' + self.metadata.name) != self.spec.bootstrap.recovery.source.path",message="spec.backup.objectStore must not point at the recovery source's path: a recovered cluster archives to a path of its own and never writes into the source's"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.bootstrap) || !has(self.spec.bootstrap.recovery) || has(self.spec.bootstrap.recovery.source.path)",message="spec.bootstrap.recovery.source.path is required: the path of the source cluster's backups (by default /<namespace>/<source cluster name>)"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters so that every derived name (<name>-<ordinal>-data, <name>-replication) fits in 63"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must start with a letter and contain only lowercase letters, digits and '-' (it names Services)"
 type PostgresCluster struct {
@@ -98,6 +101,16 @@ type PostgresClusterSpec struct {
 	// manifests/admission). Set it to false to delete the cluster.
 	// +optional
 	DeletionProtection bool `json:"deletionProtection,omitempty"`
+
+	// Backup turns on WAL archiving and base backups to an object store.
+	// +optional
+	Backup *BackupSpec `json:"backup,omitempty"`
+
+	// Bootstrap says how the database is made: initdb (default) or
+	// recovery from backups. It cannot change after creation.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="bootstrap is immutable: it only matters when the cluster is created"
+	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
 }
 
 // StorageSpec describes each member's PersistentVolumeClaim.

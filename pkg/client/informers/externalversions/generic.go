@@ -53,6 +53,8 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=postgres-operator.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("postgresbackups"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Postgres().V1alpha1().PostgresBackups().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("postgresclusters"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Postgres().V1alpha1().PostgresClusters().Informer()}, nil
 

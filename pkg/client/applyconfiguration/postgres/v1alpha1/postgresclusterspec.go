@@ -55,6 +55,11 @@ type PostgresClusterSpecApplyConfiguration struct {
 	// PostgresCluster (a ValidatingAdmissionPolicy shipped with the operator,
 	// manifests/admission). Set it to false to delete the cluster.
 	DeletionProtection *bool `json:"deletionProtection,omitempty"`
+	// Backup turns on WAL archiving and base backups to an object store.
+	Backup *BackupSpecApplyConfiguration `json:"backup,omitempty"`
+	// Bootstrap says how the database is made: initdb (default) or
+	// recovery from backups. It cannot change after creation.
+	Bootstrap *BootstrapSpecApplyConfiguration `json:"bootstrap,omitempty"`
 }
 
 // PostgresClusterSpecApplyConfiguration constructs a declarative configuration of the PostgresClusterSpec type for use with
@@ -154,5 +159,21 @@ func (b *PostgresClusterSpecApplyConfiguration) WithPod(value *PodSpecApplyConfi
 // If called multiple times, the DeletionProtection field is set to the value of the last call.
 func (b *PostgresClusterSpecApplyConfiguration) WithDeletionProtection(value bool) *PostgresClusterSpecApplyConfiguration {
 	b.DeletionProtection = &value
+	return b
+}
+
+// WithBackup sets the Backup field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Backup field is set to the value of the last call.
+func (b *PostgresClusterSpecApplyConfiguration) WithBackup(value *BackupSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
+	b.Backup = value
+	return b
+}
+
+// WithBootstrap sets the Bootstrap field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Bootstrap field is set to the value of the last call.
+func (b *PostgresClusterSpecApplyConfiguration) WithBootstrap(value *BootstrapSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
+	b.Bootstrap = value
 	return b
 }

@@ -65,6 +65,8 @@ type PostgresClusterStatusApplyConfiguration struct {
 	// LastSwitchover is the last value of the switchover annotation the
 	// operator acted on; set the annotation to another value to switch again.
 	LastSwitchover *string `json:"lastSwitchover,omitempty"`
+	// Backup reports backups and WAL archiving (when spec.backup is set).
+	Backup *BackupStatusApplyConfiguration `json:"backup,omitempty"`
 	// MemberStatuses details each member.
 	MemberStatuses []MemberStatusApplyConfiguration `json:"memberStatuses,omitempty"`
 }
@@ -205,6 +207,14 @@ func (b *PostgresClusterStatusApplyConfiguration) WithSwitchoverTarget(value str
 // If called multiple times, the LastSwitchover field is set to the value of the last call.
 func (b *PostgresClusterStatusApplyConfiguration) WithLastSwitchover(value string) *PostgresClusterStatusApplyConfiguration {
 	b.LastSwitchover = &value
+	return b
+}
+
+// WithBackup sets the Backup field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Backup field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithBackup(value *BackupStatusApplyConfiguration) *PostgresClusterStatusApplyConfiguration {
+	b.Backup = value
 	return b
 }
 

@@ -18,6 +18,14 @@ limitations under the License.
 
 package v1alpha1
 
+// PostgresBackupListerExpansion allows custom methods to be added to
+// PostgresBackupLister.
+type PostgresBackupListerExpansion interface{}
+
+// PostgresBackupNamespaceListerExpansion allows custom methods to be added to
+// PostgresBackupNamespaceLister.
+type PostgresBackupNamespaceListerExpansion interface{}
+
 // PostgresClusterListerExpansion allows custom methods to be added to
 // PostgresClusterLister.
 type PostgresClusterListerExpansion interface{}

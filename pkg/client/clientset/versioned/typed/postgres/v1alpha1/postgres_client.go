@@ -28,12 +28,17 @@ import (
 
 type PostgresV1alpha1Interface interface {
 	RESTClient() rest.Interface
+	PostgresBackupsGetter
 	PostgresClustersGetter
 }
 
 // PostgresV1alpha1Client is used to interact with features provided by the postgres-operator.dev group.
 type PostgresV1alpha1Client struct {
 	restClient rest.Interface
+}
+
+func (c *PostgresV1alpha1Client) PostgresBackups(namespace string) PostgresBackupInterface {
+	return newPostgresBackups(c, namespace)
 }
 
 func (c *PostgresV1alpha1Client) PostgresClusters(namespace string) PostgresClusterInterface {

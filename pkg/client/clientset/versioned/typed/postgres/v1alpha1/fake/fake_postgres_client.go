@@ -28,6 +28,10 @@ type FakePostgresV1alpha1 struct {
 	*testing.Fake
 }
 
+func (c *FakePostgresV1alpha1) PostgresBackups(namespace string) v1alpha1.PostgresBackupInterface {
+	return newFakePostgresBackups(c, namespace)
+}
+
 func (c *FakePostgresV1alpha1) PostgresClusters(namespace string) v1alpha1.PostgresClusterInterface {
 	return newFakePostgresClusters(c, namespace)
 }

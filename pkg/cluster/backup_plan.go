@@ -1,0 +1,33 @@
+package cluster
+
+import (
+	"fmt"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// planVolumesLost answers a cluster whose every volume is gone. Without
+// backups there is nothing to recover from. With backups the operator
+// restores its own backups when spec.backup.recoverWhenVolumesLost allows
+// it; otherwise the Failed condition says how to recover by hand. It never
+// initialises an empty database over a cluster that had data.
+func planVolumesLost(in planInput) (action, bool) {
+	const gone = "every member's volume is gone"
+	b := in.cluster.Spec.Backup
+	if b == nil {
+		return action{kind: actFail, reason: gone + ": there is no data to recover from (no spec.backup); " +
+			"the operator will not initialise an empty database over a cluster that had data"}, true
+	}
+	if !b.RecoverWhenVolumesLost {
+		return action{kind: actFail, reason: fmt.Sprintf("%s: recover from the backups at %s/%s%s: "+
+			"create a new PostgresCluster with spec.bootstrap.recovery.source set to this cluster's "+
+			"spec.backup.objectStore with path %q, or set spec.backup.recoverWhenVolumesLost: true "+
+			"to let the operator restore them here", gone, b.ObjectStore.Endpoint, b.ObjectStore.Bucket,
+			ownRepoPath(in.cluster), ownRepoPath(in.cluster))}, true
+	}
+	ord := max(in.cluster.Status.LastOrdinal, in.obs.members.maxOrdinal()) + 1
+	name := MemberName(in.cluster.Name, ord)
+	return action{kind: actCreateMember, ordinal: ord, member: name, role: RolePrimary,
+		bootstrap: BootstrapRecovery, phase: v1alpha1.PhaseRecovering, reason: fmt.Sprintf(
+			"%s: restoring the newest backup and the archived WAL into %s (spec.backup.recoverWhenVolumesLost)", gone, name)}, true
+}
