@@ -10,7 +10,7 @@ KUBECTL   := $(LOCAL)/bin/kubectl --kubeconfig $(LOCAL)/etc/admin.kubeconfig
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .PHONY: help generate verify build test test-unit test-integration test-e2e image \
-        local-up local-down deploy undeploy demo bench figures
+        local-up local-down object-store deploy undeploy demo bench figures
 
 help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ local-up: ## Start the built-in local Kubernetes cluster.
 
 local-down: ## Stop the local cluster and remove everything it set up on the host.
 	$(CLUSTER) down
+
+object-store: local-up ## S3 object store (versitygw, bucket backups) in the local cluster, for pgBackRest.
+	hack/object-store.sh up
 
 deploy: image ## Install the operator into the local cluster and wait for it to lead.
 	hack/deploy.sh

@@ -14,9 +14,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+const pgBackRest = "/usr/bin/pgbackrest"
+
 // postgresImage lays out the host's Debian PostgreSQL in the shape of the
 // official postgres image: server binaries on PATH, user postgres 999:999,
-// PGDATA=/var/lib/postgresql/data, a POSIX shell, C.UTF-8 and time zones.
+// PGDATA=/var/lib/postgresql/data, a POSIX shell, C.UTF-8 and time zones,
+// plus pgBackRest.
 // There is deliberately no entrypoint script: the operator must not rely on one.
 func postgresImage(out, tag, major string) error {
 	pgLib := "/usr/lib/postgresql/" + major
@@ -61,7 +64,13 @@ func postgresImage(out, tag, major string) error {
 	if err := rfs.file("/usr/bin/locale", "/usr/bin/locale"); err != nil {
 		return err
 	}
-	if err := sharedLibs(rfs, pgLib, "/usr/bin/locale"); err != nil {
+	// pgBackRest for backups to S3. It is configured per run (--config under
+	// /tmp, or PGBACKREST_* variables), so the image has no /etc/pgbackrest;
+	// nor a CA bundle: TLS trusts only what --repo1-storage-ca-file names.
+	if err := rfs.file(pgBackRest, pgBackRest); err != nil {
+		return fmt.Errorf("pgBackRest is not installed here (%w): apt-get install pgbackrest", err)
+	}
+	if err := sharedLibs(rfs, pgLib, "/usr/bin/locale", pgBackRest); err != nil {
 		return err
 	}
 	if err := busyboxApplets(rfs, busybox); err != nil {

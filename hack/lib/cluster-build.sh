@@ -46,7 +46,7 @@ build_binaries() {
 
 build_images() {
 	local stamp=$LC_IMAGES/.stamp want pkgs
-	pkgs=$(dpkg-query -W -f='${Package}=${Version} ' postgresql-15 busybox-static libc6 2>/dev/null || true)
+	pkgs=$(dpkg-query -W -f='${Package}=${Version} ' postgresql-15 pgbackrest busybox-static libc6 2>/dev/null || true)
 	want=$(inputs_digest "$IMAGES_MOD" "$pkgs")
 	if [ -f "$LC_IMAGES/pause.tar" ] && [ -f "$LC_IMAGES/postgres.tar" ] &&
 		[ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then

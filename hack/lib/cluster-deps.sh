@@ -10,6 +10,7 @@ DEB_PACKAGES=(
 	openssl curl ca-certificates                # PKI and health probes
 	busybox-static                              # /bin/sh of the postgres image
 	postgresql-15 postgresql-client-15          # the postgres image is made of these files; psql on the host
+	pgbackrest                                  # backups to S3: copied into the postgres image, and the host's client
 )
 
 deps_missing() {
