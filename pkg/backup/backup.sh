@@ -48,7 +48,7 @@ pgbr_keys "$KEYS_DIR" ||
 
 # Idempotent: a no-op when the stanza exists and matches this database.
 run stanza-create || fail "stanza-create failed: $(engine_error "$OUT")"
-run --type="$BACKUP_TYPE" backup || fail "backup failed: $(engine_error "$OUT")"
+run --type="$BACKUP_TYPE" backup || fail "$(engine_error "$OUT")"
 label=$(sed -n 's/.*new backup label = \([^ ]*\).*/\1/p' "$OUT" | tail -n 1)
 [ -n "$label" ] || fail "the engine reported no backup label"
 

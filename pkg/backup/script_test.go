@@ -109,7 +109,7 @@ func TestScriptFailures(t *testing.T) {
 	for fail, want := range map[string]string{
 		"stanza-create": "stanza-create failed: ERROR: [039]: HTTP request failed with 403 (Forbidden):\n" +
 			"            *** Path/Query ***:\n            /?delimiter=%2F\n",
-		"backup": "backup failed: ERROR: [082]: WAL segment 000000010000000000000008 was not archived before the 60000ms timeout\n" +
+		"backup": "ERROR: [082]: WAL segment 000000010000000000000008 was not archived before the 60000ms timeout\n" +
 			"            HINT: check the archive_command to ensure that all options are correct (especially --stanza).\n",
 		"info": "backup " + incrLabel + " was taken but reading the repository failed: ERROR: [029]: unable to read the repository\n",
 	} {

@@ -31,3 +31,25 @@ func planVolumesLost(in planInput) (action, bool) {
 		bootstrap: BootstrapRecovery, phase: v1alpha1.PhaseRecovering, reason: fmt.Sprintf(
 			"%s: restoring the newest backup and the archived WAL into %s (spec.backup.recoverWhenVolumesLost)", gone, name)}, true
 }
+
+// reasonArchiveIsSource is the Failed reason of a cluster that would
+// archive into the backups it restores from (the CRD refuses an explicit
+// path; the default /<namespace>/<name> can only be checked here).
+const reasonArchiveIsSource = "ArchiveIsRecoverySource"
+
+// planRecoveryIntoSource refuses to restore a cluster whose own archive is
+// its recovery source: its WAL would mix with the source's, and a source
+// still running would see its history overwritten.
+func planRecoveryIntoSource(in planInput) (action, bool) {
+	pgc := in.cluster
+	if pgc.Status.Initialized || pgc.Spec.Backup == nil || seedBootstrap(pgc) != BootstrapRecovery {
+		return action{}, false
+	}
+	own, src := pgc.Spec.Backup.ObjectStore, pgc.Spec.Bootstrap.Recovery.Source
+	if own.Endpoint != src.Endpoint || own.Bucket != src.Bucket || ownRepoPath(pgc) != src.Path {
+		return action{}, false
+	}
+	return action{kind: actWait, failure: reasonArchiveIsSource, phase: v1alpha1.PhaseFailed, reason: fmt.Sprintf(
+		"spec.backup would archive into %s, the path this cluster restores from: set spec.backup.objectStore.path "+
+			"to a path of its own (a recovered cluster never writes into its source)", src.Path)}, true
+}

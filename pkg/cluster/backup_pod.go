@@ -3,6 +3,7 @@ package cluster
 import (
 	_ "embed"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,7 +98,7 @@ func targetOf(t *v1alpha1.RecoveryTarget) (string, string) {
 	case t == nil:
 		return "default", "" // to the end of the archived WAL
 	case t.Time != "":
-		return "time", t.Time
+		return "time", engineTime(t.Time)
 	case t.LSN != "":
 		return "lsn", t.LSN
 	case t.Name != "":
@@ -171,4 +172,14 @@ func backupParameters(pgc *v1alpha1.PostgresCluster) map[string]string {
 		timeout = int(b.ArchiveTimeout.Duration / time.Second)
 	}
 	return map[string]string{"archive_timeout": strconv.Itoa(timeout)}
+}
+
+// engineTime rewrites an RFC 3339 time (the API's form) in the form the
+// engine and PostgreSQL read: "2026-12-01 17:04:05.123456+00".
+func engineTime(rfc3339 string) string {
+	t, err := time.Parse(time.RFC3339Nano, strings.Replace(rfc3339, " ", "T", 1))
+	if err != nil {
+		return rfc3339 // the CRD checks the form; let the engine name the problem
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.999999") + "+00"
 }

@@ -46,7 +46,7 @@ func TestBackupEnvArchivesToOwnPathNeverTheSource(t *testing.T) {
 	assert.Equal(t, "s3.example", env["SOURCE_PGBACKREST_REPO1_S3_ENDPOINT"])
 	assert.Equal(t, "9000", env["SOURCE_PGBACKREST_REPO1_STORAGE_PORT"])
 	assert.Equal(t, "time", env["RECOVERY_TYPE"])
-	assert.Equal(t, "2026-12-01T17:04:05Z", env["RECOVERY_TARGET"])
+	assert.Equal(t, "2026-12-01 17:04:05+00", env["RECOVERY_TARGET"])
 	assert.NotEmpty(t, env["PGBR_SCRIPT"])
 	for name, value := range env {
 		assert.NotContains(t, name, "KEY", "keys are read from files, never put in the environment: %s=%s", name, value)
@@ -142,4 +142,19 @@ func TestBackupStatusFromBackups(t *testing.T) {
 	setBackupStatus(&st, pgc, &observation{})
 	c = meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionBackupsHealthy)
 	assert.Equal(t, reasonInvalidSchedule, c.Reason)
+}
+
+func TestRecoveryIntoItsOwnSourceIsRefused(t *testing.T) {
+	pgc := testCluster(1, withBackup)
+	pgc.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Recovery: &v1alpha1.RecoverySpec{Source: pgc.Spec.Backup.ObjectStore}}
+	pgc.Spec.Bootstrap.Recovery.Source.Path = "/ns/demo" // the default path of ns/demo
+	a, ok := planBootstrap(planInput{cluster: pgc, obs: &observation{}})
+	require.True(t, ok)
+	assert.Equal(t, reasonArchiveIsSource, a.failure)
+	assert.NotEqual(t, actCreateMember, a.kind)
+
+	pgc.Spec.Bootstrap.Recovery.Source.Path = "/ns/other"
+	a, _ = planBootstrap(planInput{cluster: pgc, obs: &observation{}})
+	assert.Equal(t, actCreateMember, a.kind)
+	assert.Equal(t, BootstrapRecovery, a.bootstrap)
 }

@@ -16,7 +16,8 @@ set -eu
 umask 0077
 
 RUN_DIR=/var/run/postgresql
-PGBR="$RUN_DIR/pgbr.sh"
+# The name must contain "pgbackrest": the engine checks archive_command for it.
+PGBR="$RUN_DIR/pgbackrest-hooks.sh"
 # Marks a restore in progress: a data directory restored halfway is never
 # mistaken for a good one.
 RESTORING="$(dirname "$PGDATA")/.restoring"

@@ -167,6 +167,9 @@ func planBootstrap(in planInput) (action, bool) {
 		return action{}, false
 	}
 	live := in.obs.members.live()
+	if a, ok := planRecoveryIntoSource(in); ok && len(live) == 0 {
+		return a, true // backup_plan.go
+	}
 	if len(live) == 0 {
 		ord := max(st.LastOrdinal, in.obs.members.maxOrdinal()) + 1
 		return action{kind: actCreateMember, ordinal: ord, member: MemberName(in.cluster.Name, ord),

@@ -179,7 +179,11 @@ func podSeedSpec(pod *corev1.Pod) string {
 }
 
 func seedSpec(in planInput) string {
-	return podSpecHash(in.cluster, in.image) + "\n" + autoConf(desiredParameters(in.cluster))
+	params := "" // only an initdb seed carries BOOTSTRAP_PARAMETERS
+	if seedBootstrap(in.cluster) == BootstrapInitdb {
+		params = autoConf(desiredParameters(in.cluster))
+	}
+	return podSpecHash(in.cluster, in.image) + "\n" + params
 }
 
 // planRetriedSeed handles a seed whose failed pod the actor deleted to

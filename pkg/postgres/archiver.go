@@ -44,7 +44,7 @@ func (c *client) Archiver(ctx context.Context, ep Endpoint, statusDir string) (A
 SELECT archived_count, coalesce(last_archived_wal, ''), last_archived_time,
        failed_count, coalesce(last_failed_wal, ''), last_failed_time,
        (SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'),
-       pg_read_file($1 || '/last-error', true), pg_read_file($1 || '/dropped', true)
+       pg_read_file($1 || '/last-error', 0, 4096, true), pg_read_file($1 || '/dropped', 0, 64, true)
 FROM pg_stat_archiver`, statusDir).Scan(&a.ArchivedCount, &archived, &archivedAt,
 			&a.FailedCount, &failed, &failedAt, &a.Pending, &lastError, &dropped)
 		if err != nil {

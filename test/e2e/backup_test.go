@@ -41,10 +41,11 @@ func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
 	f.Query(t, ns, primary, pw, "insert into t values (-1), (-2), (-3)")
 	switchAndWaitArchived(t, f, ns, primary, pw)
 
-	pgc := f.Cluster(t, ns, "src")
-	require.NotNil(t, pgc.Status.Backup)
-	assert.Equal(t, "src-first", pgc.Status.Backup.LastSuccessfulBackupName)
-	assert.NotEmpty(t, pgc.Status.Backup.LastArchivedWAL)
+	framework.Eventually(t, time.Minute, "status.backup names the backup", func() (bool, error) {
+		st := f.Cluster(t, ns, "src").Status.Backup
+		return st != nil && st.LastSuccessfulBackupName == "src-first" && st.LastArchivedWAL != "" &&
+			st.FirstRecoverabilityPoint != nil, framework.Errorf("status.backup %+v", st)
+	})
 	waitCondition(t, f, ns, "src", v1alpha1.ConditionContinuousArchiving, metav1.ConditionTrue, "", time.Minute)
 
 	// Point in time: the rows committed before T, to the row.
