@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -52,4 +55,37 @@ func planRecoveryIntoSource(in planInput) (action, bool) {
 	return action{kind: actWait, failure: reasonArchiveIsSource, phase: v1alpha1.PhaseFailed, reason: fmt.Sprintf(
 		"spec.backup would archive into %s, the path this cluster restores from: set spec.backup.objectStore.path "+
 			"to a path of its own (a recovered cluster never writes into its source)", src.Path)}, true
+}
+
+// reasonRecoveryFailed: the restored backups cannot reach the target.
+const reasonRecoveryFailed = "RecoveryTargetUnreachable"
+
+// planRecoveryFailed stops at a seed whose WAL replay ended without
+// reaching the target (after the end of the archived WAL, or before the
+// end of the only backup that could serve it). Retrying replays the same
+// WAL to the same end, so the cluster is Failed at once, with the server's
+// words, and the failed pod is kept for its log. spec.bootstrap cannot
+// change: the answer is a new cluster with another target.
+func planRecoveryFailed(in planInput, seed *member) (action, bool) {
+	if seedBootstrap(in.cluster) != BootstrapRecovery || !podFailed(seed.pod) {
+		return action{}, false
+	}
+	msg := terminationMessage(seed.pod)
+	why, ok := strings.CutPrefix(msg, "recovery-failed: ")
+	if !ok {
+		return action{}, false
+	}
+	return action{kind: actWait, member: seed.name, failure: reasonRecoveryFailed, phase: v1alpha1.PhaseFailed,
+		reason: fmt.Sprintf("the seed %s could not recover to spec.bootstrap.recovery.target: %s; "+
+			"check status.backup of the source for its recoverable range, then create a new cluster with another target "+
+			"(see `kubectl logs %s`)", seed.name, why, seed.name)}, true
+}
+
+// terminationMessage is what the postgres container wrote to its
+// termination log before it exited.
+func terminationMessage(pod *corev1.Pod) string {
+	if cs := postgresContainerStatus(pod); cs != nil && cs.State.Terminated != nil {
+		return strings.TrimSpace(cs.State.Terminated.Message)
+	}
+	return ""
 }

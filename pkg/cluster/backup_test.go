@@ -158,3 +158,23 @@ func TestRecoveryIntoItsOwnSourceIsRefused(t *testing.T) {
 	assert.Equal(t, actCreateMember, a.kind)
 	assert.Equal(t, BootstrapRecovery, a.bootstrap)
 }
+
+func TestRecoveryTargetUnreachableFailsAtOnce(t *testing.T) {
+	pgc := testCluster(1, withBackup)
+	pgc.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Recovery: &v1alpha1.RecoverySpec{Source: pgc.Spec.Backup.ObjectStore}}
+	pgc.Spec.Bootstrap.Recovery.Source.Path = "/ns/src"
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: containerName}}}}
+	pod.Status.Phase = corev1.PodFailed
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: 4,
+			Message: "recovery-failed: recovery ended before configured recovery target was reached"}}}}
+	a, ok := planRecoveryFailed(planInput{cluster: pgc}, &member{name: "demo-1", pod: pod})
+	require.True(t, ok)
+	assert.Equal(t, reasonRecoveryFailed, a.failure)
+	assert.Equal(t, actWait, a.kind, "the failed pod is kept, not retried")
+	assert.Contains(t, a.reason, "recovery ended before configured recovery target was reached")
+
+	pod.Status.ContainerStatuses[0].State.Terminated.Message = "restore-failed: ERROR: [039]: HTTP request failed"
+	_, ok = planRecoveryFailed(planInput{cluster: pgc}, &member{name: "demo-1", pod: pod})
+	assert.False(t, ok, "a failed restore may be transient: retried")
+}

@@ -117,6 +117,9 @@ func planStuckSeed(in planInput, seed *member) (action, bool) {
 	default:
 		return action{}, false
 	}
+	if a, ok := planRecoveryFailed(in, seed); ok {
+		return a, true // backup_plan.go
+	}
 	if seedOutdated(in, seed.pod) {
 		return action{kind: actReplaceSeed, member: seed.name, reason: fmt.Sprintf(
 			"the seed %s %s and the spec has changed: deleting its pod and volume to start afresh; %s",

@@ -85,7 +85,7 @@ func TestBackupRecoveryTargetUnreachable(t *testing.T) {
 
 	future := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	f.KubectlOK(t, framework.ClusterYAML("late", 1, recoverySpec("/"+ns+"/src", fmt.Sprintf("{time: %q}", future))), "-n", ns, "apply", "-f", "-")
-	c := waitCondition(t, f, ns, "late", v1alpha1.ConditionFailed, metav1.ConditionTrue, "", 4*time.Minute)
+	c := waitCondition(t, f, ns, "late", v1alpha1.ConditionFailed, metav1.ConditionTrue, "RecoveryTargetUnreachable", 4*time.Minute)
 	assert.Contains(t, c.Message, "recovery ended before configured recovery target was reached")
 }
 
