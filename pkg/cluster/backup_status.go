@@ -86,7 +86,7 @@ func setBackupStatus(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresC
 	setBackupsSeen(st.Backup, obs.backup.backups)
 	if a := obs.backup.archiver; a != nil {
 		setArchiver(st.Backup, *a)
-		cond(st, pgc, v1alpha1.ConditionContinuousArchiving)(archivingCondition(*a))
+		cond(st, pgc, v1alpha1.ConditionContinuousArchiving)(archivingCondition(*a, st.Backup.LastSuccessfulBackup))
 	}
 	cond(st, pgc, v1alpha1.ConditionBackupsHealthy)(backupsCondition(pgc, obs.backup.backups))
 }
@@ -114,8 +114,10 @@ func timeOrNil(t time.Time) *metav1.Time {
 }
 
 // archivingCondition: failing when the newest attempt failed, degraded
-// when WAL was dropped at the backlog bound, unknown before the first WAL.
-func archivingCondition(a postgres.ArchiverStatus) (metav1.ConditionStatus, string, string) {
+// when WAL was dropped at the backlog bound since the last backup (a newer
+// backup is a new start for point-in-time recovery), unknown before the
+// first WAL.
+func archivingCondition(a postgres.ArchiverStatus, lastBackup *metav1.Time) (metav1.ConditionStatus, string, string) {
 	switch {
 	case a.Failing():
 		why := a.LastError
@@ -125,10 +127,11 @@ func archivingCondition(a postgres.ArchiverStatus) (metav1.ConditionStatus, stri
 		return metav1.ConditionFalse, reasonArchivingFailing, fmt.Sprintf(
 			"archiving %s failed at %s (%d failures, %d WAL files waiting): %s",
 			a.LastFailedWAL, a.LastFailedTime.UTC().Format("15:04:05Z"), a.FailedCount, a.Pending, why)
-	case a.Dropped > 0:
+	case a.Dropped > 0 && (lastBackup == nil || a.DroppedAt.After(lastBackup.Time)):
 		return metav1.ConditionFalse, reasonWALDropped, fmt.Sprintf(
-			"%d WAL files were dropped when the archive backlog hit its bound (the store was unreachable): "+
-				"point-in-time recovery cannot cross them until the next full backup", a.Dropped)
+			"%d WAL files were dropped when the archive backlog hit its bound (the store was unreachable), last at %s: "+
+				"point-in-time recovery cannot cross them; take a backup (a PostgresBackup) to start afresh",
+			a.Dropped, a.DroppedAt.UTC().Format(time.RFC3339))
 	case a.ArchivedCount == 0 && a.LastArchivedWAL == "":
 		return metav1.ConditionUnknown, reasonNoWALArchivedYet, "no WAL file has been archived yet"
 	}

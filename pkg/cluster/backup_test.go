@@ -97,23 +97,26 @@ func TestVolumesLostWithBackupsSaysHowToRecover(t *testing.T) {
 func TestArchivingConditions(t *testing.T) {
 	now := time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)
 	ok := postgres.ArchiverStatus{ArchivedCount: 3, LastArchivedWAL: "000000010000000000000003", LastArchivedTime: now}
-	s, reason, _ := archivingCondition(ok)
+	s, reason, _ := archivingCondition(ok, nil)
 	assert.Equal(t, metav1.ConditionTrue, s)
 	assert.Equal(t, reasonArchiving, reason)
 
 	failing := ok
 	failing.LastFailedTime, failing.LastFailedWAL, failing.LastError = now.Add(time.Second), "000000010000000000000004", "ERROR: [049]: unable to get address"
-	s, reason, msg := archivingCondition(failing)
+	s, reason, msg := archivingCondition(failing, nil)
 	assert.Equal(t, metav1.ConditionFalse, s)
 	assert.Equal(t, reasonArchivingFailing, reason)
 	assert.Contains(t, msg, "unable to get address")
 
 	dropped := ok
-	dropped.Dropped = 2
-	_, reason, _ = archivingCondition(dropped)
+	dropped.Dropped, dropped.DroppedAt = 2, now
+	_, reason, _ = archivingCondition(dropped, nil)
 	assert.Equal(t, reasonWALDropped, reason)
+	later := metav1.NewTime(now.Add(time.Minute))
+	_, reason, _ = archivingCondition(dropped, &later)
+	assert.Equal(t, reasonArchiving, reason, "a backup after the drop is a new start")
 
-	s, _, _ = archivingCondition(postgres.ArchiverStatus{})
+	s, _, _ = archivingCondition(postgres.ArchiverStatus{}, nil)
 	assert.Equal(t, metav1.ConditionUnknown, s)
 }
 

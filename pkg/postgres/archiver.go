@@ -22,8 +22,10 @@ type ArchiverStatus struct {
 	Pending int64
 	// LastError is the hook's record of the engine's last error.
 	LastError string
-	// Dropped counts WAL files the engine dropped at its backlog bound.
-	Dropped int64
+	// Dropped counts WAL files the engine dropped at its backlog bound,
+	// DroppedAt when it last did.
+	Dropped   int64
+	DroppedAt time.Time
 }
 
 // Failing says whether the newest archiving attempt failed.
@@ -40,13 +42,15 @@ func (c *client) Archiver(ctx context.Context, ep Endpoint, statusDir string) (A
 		var archived, failed sql.NullString
 		var archivedAt, failedAt sql.NullTime
 		var lastError, dropped sql.NullString
+		var droppedAt sql.NullTime
 		err := conn.QueryRowContext(ctx, `
 SELECT archived_count, coalesce(last_archived_wal, ''), last_archived_time,
        failed_count, coalesce(last_failed_wal, ''), last_failed_time,
        (SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'),
-       pg_read_file($1 || '/last-error', 0, 4096, true), pg_read_file($1 || '/dropped', 0, 64, true)
+       pg_read_file($1 || '/last-error', 0, 4096, true), pg_read_file($1 || '/dropped', 0, 64, true),
+       (pg_stat_file($1 || '/dropped', true)).modification
 FROM pg_stat_archiver`, statusDir).Scan(&a.ArchivedCount, &archived, &archivedAt,
-			&a.FailedCount, &failed, &failedAt, &a.Pending, &lastError, &dropped)
+			&a.FailedCount, &failed, &failedAt, &a.Pending, &lastError, &dropped, &droppedAt)
 		if err != nil {
 			return err
 		}
@@ -54,6 +58,7 @@ FROM pg_stat_archiver`, statusDir).Scan(&a.ArchivedCount, &archived, &archivedAt
 		a.LastArchivedTime, a.LastFailedTime = archivedAt.Time, failedAt.Time
 		a.LastError = strings.TrimSpace(lastError.String)
 		a.Dropped, _ = strconv.ParseInt(strings.TrimSpace(dropped.String), 10, 64)
+		a.DroppedAt = droppedAt.Time
 		return nil
 	})
 	return a, err

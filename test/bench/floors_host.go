@@ -45,8 +45,12 @@ func newPGHost(bin string) (*pgHost, error) {
 	return &pgHost{bin: bin, uid: uint32(uid), gid: uint32(gid), dir: dir}, nil
 }
 
+// command runs a PostgreSQL binary by name, or another tool by its path.
 func (h *pgHost) command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(h.bin, name), args...)
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(h.bin, name)
+	}
+	cmd := exec.Command(name, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: h.uid, Gid: h.gid}}
 	cmd.Dir = h.dir
 	cmd.Env = []string{"LANG=C.UTF-8", "PATH=" + h.bin + ":/usr/bin:/bin"}
