@@ -64,12 +64,17 @@ func postgresImage(out, tag, major string) error {
 	if err := rfs.file("/usr/bin/locale", "/usr/bin/locale"); err != nil {
 		return err
 	}
-	// pgBackRest for backups to S3. It is configured per run (--config under
-	// /tmp, or PGBACKREST_* variables), so the image has no /etc/pgbackrest;
-	// nor a CA bundle: TLS trusts only what --repo1-storage-ca-file names.
+	// pgBackRest for backups to S3. It is configured per run (PGBACKREST_*
+	// variables), so the image has no /etc/pgbackrest. A store with a
+	// public certificate (AWS S3) is checked against Debian's CA bundle,
+	// where OpenSSL looks by default; a private CA comes from the spec.
 	if err := rfs.file(pgBackRest, pgBackRest); err != nil {
 		return fmt.Errorf("pgBackRest is not installed here (%w): apt-get install pgbackrest", err)
 	}
+	if err := rfs.file("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/ca-certificates.crt"); err != nil {
+		return fmt.Errorf("the CA bundle is missing (%w): apt-get install ca-certificates", err)
+	}
+	rfs.symlink("/usr/lib/ssl/cert.pem", "/etc/ssl/certs/ca-certificates.crt")
 	if err := sharedLibs(rfs, pgLib, "/usr/bin/locale", pgBackRest); err != nil {
 		return err
 	}
