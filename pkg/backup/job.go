@@ -131,22 +131,10 @@ func podSpec(in jobInput, env []corev1.EnvVar) corev1.PodSpec {
 			{Name: DataVolumeName, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
 				ClaimName: dataClaim(in.primary),
 			}}},
-			optionalKeys(pgbackrest.KeysVolume("repo-keys", store)),
+			pgbackrest.KeysVolume("repo-keys", store), // optional Secrets: the script names a missing one
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		},
 	}
-}
-
-// optionalKeys lets the pod start without the store's Secrets: the script
-// then fails at once and names the missing Secret, where a required one
-// would hold the pod in ContainerCreating until the Job's deadline.
-func optionalKeys(v corev1.Volume) corev1.Volume {
-	for _, s := range v.Projected.Sources {
-		if s.Secret != nil {
-			s.Secret.Optional = ptr.To(true)
-		}
-	}
-	return v
 }
 
 func jobEnv(in jobInput) ([]corev1.EnvVar, error) {

@@ -52,7 +52,8 @@ func backupEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 			env = append(env, pgbackrest.CommonEnv(pgdataPath, volumeSocketDir)...)
 			env = append(env, repo...)
 			env = append(env, pgbackrest.ArchiveEnv(spoolDir, archiveQueueMax(pgc))...)
-			env = append(env, corev1.EnvVar{Name: "ARCHIVE_STATUS_DIR", Value: archiveStatusDir})
+			env = append(env, corev1.EnvVar{Name: "ARCHIVE_STATUS_DIR", Value: archiveStatusDir},
+				corev1.EnvVar{Name: "REPO_KEYS_SECRET", Value: pgc.Spec.Backup.ObjectStore.Credentials.Secret})
 		}
 	}
 	if m.Bootstrap == BootstrapRecovery {
@@ -76,7 +77,8 @@ func recoveryEnv(pgc *v1alpha1.PostgresCluster) []corev1.EnvVar {
 	env = append(env,
 		corev1.EnvVar{Name: "RECOVERY_TYPE", Value: kind},
 		corev1.EnvVar{Name: "RECOVERY_TARGET", Value: value},
-		corev1.EnvVar{Name: "RECOVERY_EXCLUSIVE", Value: strconv.FormatBool(target != nil && target.Exclusive)})
+		corev1.EnvVar{Name: "RECOVERY_EXCLUSIVE", Value: strconv.FormatBool(target != nil && target.Exclusive)},
+		corev1.EnvVar{Name: "SOURCE_KEYS_SECRET", Value: source.Credentials.Secret})
 	return env
 }
 

@@ -49,7 +49,7 @@ func TestBackupEnvArchivesToOwnPathNeverTheSource(t *testing.T) {
 	assert.Equal(t, "2026-12-01 17:04:05+00", env["RECOVERY_TARGET"])
 	assert.NotEmpty(t, env["PGBR_SCRIPT"])
 	for name, value := range env {
-		assert.NotContains(t, name, "KEY", "keys are read from files, never put in the environment: %s=%s", name, value)
+		assert.NotContains(t, name, "S3_KEY", "keys are read from files, never put in the environment: %s=%s", name, value)
 	}
 }
 

@@ -12,7 +12,7 @@ set -u
 
 archive() {
 	pgbr_keys /etc/pgbackrest/repo || {
-		note_error "cannot read the object store's keys from /etc/pgbackrest/repo"
+		note_error "cannot read the object store's keys: Secret ${REPO_KEYS_SECRET:-?} must exist and hold ACCESS_KEY_ID and ACCESS_SECRET_KEY"
 		exit 1
 	}
 	out=$(pgbackrest archive-push "$1" 2>&1)
@@ -52,7 +52,7 @@ source_env() {
 		eval "export $v=\"\$SOURCE_$v\""
 	done
 	pgbr_keys /etc/pgbackrest/source || {
-		echo "ERROR: cannot read the recovery source's keys from /etc/pgbackrest/source" >&2
+		echo "ERROR: cannot read the recovery source's keys: Secret ${SOURCE_KEYS_SECRET:-?} must exist and hold ACCESS_KEY_ID and ACCESS_SECRET_KEY" >&2
 		exit 1
 	}
 }

@@ -120,10 +120,16 @@ func Prefixed(prefix string, env []corev1.EnvVar) []corev1.EnvVar {
 }
 
 // KeysVolume projects the access keys and, when named, the CA bundle of a
-// store into one directory (RepoKeysDir or SourceKeysDir).
+// store into one directory (RepoKeysDir or SourceKeysDir). The Secrets are
+// optional: a missing one must not hold a member or a backup Job in
+// ContainerCreating. The engine's runs then fail naming the missing keys,
+// which the operator reports, and a Secret created later reaches the
+// running pods when the kubelet refreshes the volume.
 func KeysVolume(name string, store v1alpha1.ObjectStore) corev1.Volume {
 	mode := int32(0o440) // group-readable: the pods' fsGroup is postgres
+	optional := true
 	sources := []corev1.VolumeProjection{{Secret: &corev1.SecretProjection{
+		Optional:             &optional,
 		LocalObjectReference: corev1.LocalObjectReference{Name: store.Credentials.Secret},
 		Items: []corev1.KeyToPath{
 			{Key: AccessKeyIDKey, Path: AccessKeyIDKey},
@@ -132,6 +138,7 @@ func KeysVolume(name string, store v1alpha1.ObjectStore) corev1.Volume {
 	}}}
 	if store.CA != nil {
 		sources = append(sources, corev1.VolumeProjection{Secret: &corev1.SecretProjection{
+			Optional:             &optional,
 			LocalObjectReference: corev1.LocalObjectReference{Name: store.CA.Secret},
 			Items:                []corev1.KeyToPath{{Key: CAKey, Path: CAKey}},
 		}})

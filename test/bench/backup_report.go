@@ -175,6 +175,7 @@ func backupNotes(t *table, o backupOptions) {
 	t.note("  the server between two of them, so a restore to it must hold exactly the rows before it.")
 	t.note("archive behind: every 250 ms, the server's now − when the last archived segment was completed (first sample that saw")
 	t.note("  a later one written): the committed data a lost volume would lose. Completion is seen up to 250 ms late, so latencies")
-	t.note("  and lags read up to 250 ms short. Segments are 16 MiB; at this rate archive_timeout closes most of them.")
+	t.note("  and lags read up to 250 ms short. A 16 MiB segment closes when full or at archive_timeout, whichever comes first:")
+	t.note("  the median interval says which (after the backup's checkpoint, full-page writes fill one in seconds at -R 200).")
 	t.note("goal: issue 9's; a figure that misses it is marked ✗ MISSED and counted in the summary (not fatal).")
 }
