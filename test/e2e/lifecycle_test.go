@@ -154,7 +154,7 @@ func TestLifecycleDescribeAndGet(t *testing.T) {
 	createReadyCluster(t, f, ns, "desc", 2, "")
 
 	get := f.KubectlOK(t, "", "-n", ns, "get", "pgc", "desc")
-	assert.Regexp(t, `(?m)^NAME\s+SIZE\s+READY\s+PRIMARY\s+PHASE\s+AGE\s*$`, get)
+	assert.Regexp(t, `(?m)^NAME\s+SIZE\s+READY\s+PRIMARY\s+PHASE\s+LAST BACKUP\s+AGE\s*$`, get)
 	assert.Regexp(t, `(?m)^desc\s+2\s+2\s+desc-1\s+Running\s+\d+[smh]\S*\s*$`, get)
 
 	desc := f.KubectlOK(t, "", "-n", ns, "describe", "pgc", "desc")
