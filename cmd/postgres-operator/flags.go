@@ -27,6 +27,7 @@ type options struct {
 	renewDeadline     time.Duration
 	retryPeriod       time.Duration
 	healthAddr        string
+	metricsAddr       string
 	imageTemplate     string
 	showVersion       bool
 }
@@ -53,6 +54,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps retrying to renew before it gives up leading.")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire, and the leader to renew, the Lease.")
 	fs.StringVar(&o.healthAddr, "health-addr", ":8081", "Address serving /healthz and /readyz; empty disables it.")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "Address serving Prometheus metrics on /metrics (every replica, leading or not); empty disables them.")
 	fs.StringVar(&o.imageTemplate, "postgres-image-template", cluster.DefaultImageTemplate,
 		"Image for clusters without spec.image; {version} is replaced by spec.postgresVersion.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -73,6 +75,9 @@ func parseFlags(args []string) (*options, error) {
 	if o.leaderElect && !(o.retryPeriod > 0 && o.retryPeriod < o.renewDeadline && o.renewDeadline < o.leaseDuration) {
 		return nil, fmt.Errorf("leader election needs 0 < --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)",
 			o.retryPeriod, o.renewDeadline, o.leaseDuration)
+	}
+	if o.metricsAddr != "" && o.metricsAddr == o.healthAddr {
+		return nil, fmt.Errorf("--metrics-addr and --health-addr must differ, both are %q", o.metricsAddr)
 	}
 	if o.imageTemplate == "" {
 		return nil, fmt.Errorf("--postgres-image-template must not be empty")

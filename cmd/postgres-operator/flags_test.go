@@ -18,6 +18,7 @@ func TestFlagDefaultsAreSizedForManyClusters(t *testing.T) {
 	assert.Equal(t, 15*time.Second, o.leaseDuration)
 	assert.Equal(t, 10*time.Second, o.renewDeadline)
 	assert.Equal(t, 2*time.Second, o.retryPeriod)
+	assert.Equal(t, ":8080", o.metricsAddr)
 }
 
 func TestFlags(t *testing.T) {
@@ -37,6 +38,12 @@ func TestFlags(t *testing.T) {
 			check: func(t *testing.T, o *options) { assert.False(t, o.leaderElect) }},
 		{name: "at least one worker", args: []string{"--workers=0"}, wantErr: "--workers must be at least 1"},
 		{name: "a reconcile interval of at least a second", args: []string{"--reconcile-interval=10ms"}, wantErr: "--reconcile-interval must be at least 1s"},
+		{name: "metrics can be turned off", args: []string{"--metrics-addr="},
+			check: func(t *testing.T, o *options) { assert.Empty(t, o.metricsAddr) }},
+		{name: "metrics on another address", args: []string{"--metrics-addr=127.0.0.1:9090"},
+			check: func(t *testing.T, o *options) { assert.Equal(t, "127.0.0.1:9090", o.metricsAddr) }},
+		{name: "metrics and health cannot share an address", args: []string{"--metrics-addr=:8081"},
+			wantErr: "--metrics-addr and --health-addr must differ"},
 		{name: "an image template", args: []string{"--postgres-image-template="}, wantErr: "--postgres-image-template must not be empty"},
 	}
 	for _, tt := range tests {

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync/atomic"
-	"time"
-
-	"k8s.io/klog/v2"
 )
 
 // health serves /healthz (the process is alive) and /readyz (this replica
@@ -29,14 +25,5 @@ func (h *health) serve(ctx context.Context, addr string) {
 		}
 		_, _ = w.Write([]byte("ok"))
 	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		klog.FromContext(ctx).Error(err, "Health server failed", "addr", addr)
-	}
+	listenAndServe(ctx, "health", addr, mux)
 }

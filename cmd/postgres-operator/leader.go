@@ -12,10 +12,10 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// leadAndRun runs fn only while this replica holds the Lease. Losing the
-// Lease stops fn; the process then exits so a fresh start competes again
-// with clean caches.
-func leadAndRun(ctx context.Context, o *options, kube kubernetes.Interface, fn func(context.Context) error) error {
+// leadAndRun runs fn only while this replica holds the Lease, and tells
+// leading when it starts and stops holding it. Losing the Lease stops fn;
+// the process then exits so a fresh start competes again with clean caches.
+func leadAndRun(ctx context.Context, o *options, kube kubernetes.Interface, leading func(bool), fn func(context.Context) error) error {
 	logger := klog.FromContext(ctx)
 	id, err := os.Hostname()
 	if err != nil {
@@ -39,9 +39,13 @@ func leadAndRun(ctx context.Context, o *options, kube kubernetes.Interface, fn f
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				logger.Info("Leading", "lease", klog.KRef(o.leaseNamespace, o.leaseName), "identity", id)
+				leading(true)
 				runErr = fn(ctx)
 			},
-			OnStoppedLeading: func() { logger.Info("Stopped leading", "identity", id) },
+			OnStoppedLeading: func() {
+				leading(false)
+				logger.Info("Stopped leading", "identity", id)
+			},
 			OnNewLeader: func(leader string) {
 				if leader != id {
 					logger.Info("Another replica leads", "leader", leader)

@@ -27,8 +27,8 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
-// run starts the health endpoints, then leads (or waits to lead) and runs
-// the controller until ctx is cancelled.
+// run starts the health and metrics endpoints, then leads (or waits to
+// lead) and runs the controller until ctx is cancelled.
 func run(ctx context.Context, o *options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "version", version, "namespaces", o.namespaces, "workers", o.workers,
@@ -49,11 +49,18 @@ func run(ctx context.Context, o *options) error {
 	if o.healthAddr != "" {
 		go health.serve(ctx, o.healthAddr)
 	}
-	operate := func(ctx context.Context) error { return operate(ctx, o, kube, pgc, health) }
+	m, actorMetrics := startMetrics(ctx, o) // metrics.go: nil when off
+	leading := func(bool) {}
+	if m != nil {
+		leading = m.SetLeader
+	}
+	operate := func(ctx context.Context) error { return operate(ctx, o, kube, pgc, health, actorMetrics) }
 	if !o.leaderElect {
+		leading(true)
+		defer leading(false)
 		return operate(ctx)
 	}
-	return leadAndRun(ctx, o, kube, operate)
+	return leadAndRun(ctx, o, kube, leading, operate)
 }
 
 func restConfig(o *options) (*rest.Config, error) {
@@ -74,7 +81,7 @@ func restConfig(o *options) (*rest.Config, error) {
 }
 
 // operate runs the informers and the controller while this replica leads.
-func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc versioned.Interface, health *health) error {
+func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc versioned.Interface, health *health, m cluster.Metrics) error {
 	recorder, stopEvents := eventRecorder(ctx, kube)
 	defer stopEvents()
 
@@ -105,7 +112,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		}
 		cfg := &cluster.Config{
 			Kube: kube, Client: pgc, Listers: l, Recorder: recorder, Postgres: pg,
-			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval,
+			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval, Metrics: m,
 		}
 		return cluster.New(cfg, key, obj, report)
 	}

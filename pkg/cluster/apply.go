@@ -75,6 +75,10 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 	if err != nil {
 		return false, err
 	}
+	c.handoverBegins(act.kind) // metrics.go
+	if act.kind == actLabelPrimary {
+		c.handoverDone(pgc) // a promotion an operator crash left unlabelled
+	}
 	eventType := corev1.EventTypeNormal
 	if act.kind == actFence {
 		eventType = corev1.EventTypeWarning
@@ -83,5 +87,6 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 	// The same sentence in the operator's log, under the cluster's key, so
 	// `kubectl logs` tells the story without -v or a look at Events.
 	klog.FromContext(ctx).Info("Action applied", "action", string(act.kind), "member", act.member, "reason", act.reason)
+	c.cfg.metrics().ActionApplied(string(act.kind))
 	return true, nil
 }

@@ -99,6 +99,8 @@ func (c *Cluster) promote(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 	if err := c.labelPrimary(ctx, pgc, m.name); err != nil {
 		return err
 	}
+	c.handoverDone(pgc) // metrics.go: writes flow to the new primary
+
 	// Writes already flow; the checkpoint puts the new timeline into
 	// pg_control, which the old primary's pg_rewind reads.
 	return c.cfg.Postgres.Checkpoint(ctx, ep)

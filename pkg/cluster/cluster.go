@@ -63,6 +63,10 @@ type Cluster struct {
 	seedRetries map[string]string
 	// passwords is what the actor knows of the roles' passwords (observe_credentials.go).
 	passwords passwordMemory
+	// handover is the change of primary in progress, and lastArchive the
+	// archiver as last read, for the metrics (metrics.go).
+	handover    handover
+	lastArchive *ArchiveSample
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.
@@ -110,6 +114,13 @@ func (c *Cluster) Run(ctx context.Context) {
 	ctx = klog.NewContext(ctx, logger)
 	logger.V(2).Info("Cluster actor started")
 	defer logger.V(2).Info("Cluster actor stopped")
+	defer func() {
+		// Stopped (the cluster is gone, or the operator stops), not
+		// panicked: a restarted actor takes its series over.
+		if ctx.Err() != nil {
+			c.cfg.metrics().ForgetCluster(c.key.Namespace, c.key.Name)
+		}
+	}()
 
 	timer := c.cfg.Clock.NewTimer(c.interval())
 	defer timer.Stop()
@@ -143,10 +154,22 @@ func (c *Cluster) pass(ctx context.Context) {
 	pgc := c.latest
 	c.mu.Unlock()
 
+	start := c.cfg.Clock.Now()
+	outcome := PassPanic // unless reconcile returns
+	defer func() {
+		if outcome != "" {
+			c.cfg.metrics().PassDone(outcome, c.cfg.Clock.Since(start))
+		}
+	}()
 	progressed, err := c.reconcile(ctx, pgc)
+	outcome = PassOK
+	if err != nil {
+		outcome = PassError
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return // stopped mid-pass: nothing to report
+		outcome = "" // stopped mid-pass: nothing to report
+		return
 	case err != nil && namespaceTerminating(err):
 		// The namespace goes away with everything in it, this cluster
 		// included; the registry stops the runner when it is deleted.

@@ -49,6 +49,8 @@ type Config struct {
 	// ReconcileInterval is the period of the (jittered) reconcile timer.
 	ReconcileInterval time.Duration
 	Clock             clock.WithTicker
+	// Metrics receives the actors' measurements (metrics.go); nil: none.
+	Metrics Metrics
 }
 
 // imageFor returns the PostgreSQL image a cluster runs.

@@ -40,7 +40,10 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	}
 	// The action may have written status (an ordinal, initialized): build
 	// on that, not on the object the pass started from.
-	if err := c.updateStatus(ctx, c.freshest(pgc), obs, act, actErr); err != nil {
+	pgc = c.freshest(pgc)
+	want := computeStatus(pgc, obs, act, actErr)
+	c.observeMetrics(pgc, obs, &want) // metrics.go
+	if err := c.updateStatus(ctx, pgc, want); err != nil {
 		return progressed, err
 	}
 	return progressed, actErr
@@ -71,6 +74,7 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
 	c.trackHealth(in.now, obs)
+	c.handoverSettled(obs) // metrics.go
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	in.notStreamingSince = c.notStreamingSince
 	in.seedRetriedWith = c.seedRetries

@@ -12,10 +12,10 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// updateStatus writes the status this pass observed, only if it differs
-// from what is stored: the steady state makes no API writes.
-func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action, actErr error) error {
-	want := computeStatus(pgc, obs, act, actErr)
+// updateStatus writes want, the status this pass observed (computeStatus),
+// only if it differs from what is stored: the steady state makes no API
+// writes.
+func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster, want v1alpha1.PostgresClusterStatus) error {
 	if equality.Semantic.DeepEqual(pgc.Status, want) {
 		return nil
 	}
@@ -108,12 +108,17 @@ func keepTransitionTimes(st *v1alpha1.PostgresClusterStatus, stored []metav1.Con
 
 func memberStatus(m, primary *member) v1alpha1.MemberStatus {
 	ms := v1alpha1.MemberStatus{Name: m.name, Role: m.role(), Ready: m.healthy()}
-	if primary != nil && primary.db != nil && m.db != nil && m != primary && m.db.InRecovery {
-		if lag := int64(primary.db.Position()) - int64(m.db.ReplayedLSN); lag > 0 {
-			ms.LagBytes = lag
-		}
-	}
+	ms.LagBytes, _ = lagBytes(m, primary)
 	return ms
+}
+
+// lagBytes is how far a replica's replay is behind the primary's WAL
+// position; known only for a replica when both answered this pass.
+func lagBytes(m, primary *member) (int64, bool) {
+	if primary == nil || primary.db == nil || m.db == nil || m == primary || !m.db.InRecovery {
+		return 0, false
+	}
+	return max(int64(primary.db.Position())-int64(m.db.ReplayedLSN), 0), true
 }
 
 func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alpha1.ClusterPhase {
