@@ -181,3 +181,12 @@ func TestRecoveryTargetUnreachableFailsAtOnce(t *testing.T) {
 	_, ok = planRecoveryFailed(planInput{cluster: pgc}, &member{name: "demo-1", pod: pod})
 	assert.False(t, ok, "a failed restore may be transient: retried")
 }
+
+func TestRestartAnnotationRollsMembers(t *testing.T) {
+	pgc := testCluster(1)
+	before := podSpecHash(pgc, "pg")
+	pgc.Annotations = map[string]string{v1alpha1.RestartAnnotation: "2026-12-01T18:00:00Z"}
+	assert.NotEqual(t, before, podSpecHash(pgc, "pg"), "a new value rolls every member")
+	pgc.Annotations[v1alpha1.RestartAnnotation] = ""
+	assert.Equal(t, before, podSpecHash(pgc, "pg"), "an empty value changes nothing")
+}

@@ -25,7 +25,9 @@ func podSpecHash(pgc *v1alpha1.PostgresCluster, image string) string {
 		Affinity       any
 		TopologySpread *[]corev1.TopologySpreadConstraint `json:",omitempty"` // set, even empty, when the user set it
 		Archive        *v1alpha1.ObjectStore              `json:",omitempty"` // backup_pod.go
-	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil, archiveHashField(pgc)}
+		Restart        string                             `json:",omitempty"` // a rolling restart asked for
+	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil,
+		archiveHashField(pgc), pgc.Annotations[v1alpha1.RestartAnnotation]}
 	if tsc := pgc.Spec.Pod.TopologySpreadConstraints; tsc != nil {
 		fields.TopologySpread = &tsc
 	}

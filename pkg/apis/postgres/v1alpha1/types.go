@@ -40,6 +40,11 @@ type PostgresCluster struct {
 // named member, or to the best replica with the value "any".
 const SwitchoverAnnotation = "postgres-operator.dev/switchover"
 
+// RestartAnnotation on a PostgresCluster asks for a rolling restart: each
+// new value (a timestamp, say) restarts every member once, replicas first,
+// the primary by a switchover, like `kubectl rollout restart`.
+const RestartAnnotation = "postgres-operator.dev/restart"
+
 // PostgresClusterSpec is the desired state of a PostgresCluster.
 type PostgresClusterSpec struct {
 	// Size is the number of members: one primary plus size-1 replicas.
