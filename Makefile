@@ -8,9 +8,10 @@ LOCAL     := $(CURDIR)/.local-cluster
 CLUSTER   := hack/local-cluster.sh
 KUBECTL   := $(LOCAL)/bin/kubectl --kubeconfig $(LOCAL)/etc/admin.kubeconfig
 GO_LDFLAGS := -s -w -X main.version=$(VERSION)
+PLUGIN_DIR ?= /usr/local/bin
 
-.PHONY: help generate verify build test test-unit test-integration test-e2e image \
-        local-up local-down object-store deploy undeploy demo bench figures
+.PHONY: help generate verify build build-operator build-plugin install-plugin test test-unit \
+        test-integration test-e2e image local-up local-down object-store deploy undeploy demo bench figures
 
 help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -23,8 +24,17 @@ verify: ## Fail if generated code is stale; go vet.
 	go vet ./...
 	go vet -tags integration,e2e ./...
 
-build: ## Build bin/postgres-operator.
+build: build-operator build-plugin ## Build bin/postgres-operator and bin/kubectl-pgc.
+
+build-operator: ## Build bin/postgres-operator (all that the image needs).
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(GO_LDFLAGS)' -o bin/postgres-operator ./cmd/postgres-operator
+
+build-plugin: ## Build bin/kubectl-pgc, the kubectl plugin (`kubectl pgc`).
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(GO_LDFLAGS)' -o bin/kubectl-pgc ./cmd/kubectl-pgc
+
+install-plugin: build-plugin ## Copy bin/kubectl-pgc to /usr/local/bin (PLUGIN_DIR=...) so that `kubectl pgc` works.
+	install -m 0755 bin/kubectl-pgc $(PLUGIN_DIR)/kubectl-pgc
+	@echo "installed $(PLUGIN_DIR)/kubectl-pgc: try kubectl pgc status <cluster>"
 
 test-unit: ## Unit tests (fast, no cluster, no PostgreSQL).
 	go test -race -count=1 ./...
@@ -40,7 +50,7 @@ test: ## The README's test command: unit, integration and e2e.
 	$(MAKE) test-integration
 	$(MAKE) test-e2e
 
-image: build ## Build the operator image as a docker archive (no Docker engine).
+image: build-operator ## Build the operator image as a docker archive (no Docker engine).
 	mkdir -p $(LOCAL)/images
 	go -C hack/images run . pack-binary --binary $(CURDIR)/bin/postgres-operator \
 	    --tag $(IMAGE) --out $(LOCAL)/images/postgres-operator.tar
