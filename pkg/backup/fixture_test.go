@@ -196,19 +196,34 @@ func (f *fixture) create(obj runtime.Object) {
 // finishJob ends a Job the way the Job controller does, with its pod.
 func (f *fixture) finishJob(name string, succeeded bool, log, terminationMessage string) {
 	f.t.Helper()
+	f.exitPod(name, succeeded, log, terminationMessage)
+	job := f.job(name)
+	cond := batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}
+	if !succeeded {
+		cond = batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded, Message: "Job has reached the specified backoff limit"}
+	}
+	job.Status.Conditions = append(job.Status.Conditions, cond)
+	done := metav1.NewTime(f.clock.Now())
+	job.Status.CompletionTime = &done
+	_, err := f.kube.BatchV1().Jobs(ns).UpdateStatus(f.ctx, job, metav1.UpdateOptions{})
+	require.NoError(f.t, err)
+}
+
+// exitPod is the Job's pod whose container has exited, before the Job
+// controller has said so in the Job's conditions.
+func (f *fixture) exitPod(name string, succeeded bool, log, terminationMessage string) {
+	f.t.Helper()
 	job := f.job(name)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name + "-x7k2p", Namespace: ns, Labels: job.Spec.Template.Labels,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))},
 		},
-		Status: corev1.PodStatus{Phase: corev1.PodSucceeded},
+		// The kubelet reports the exit before the pod's phase moves.
+		Status: corev1.PodStatus{Phase: corev1.PodRunning},
 	}
-	cond := batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}
 	exit := int32(0)
 	if !succeeded {
-		pod.Status.Phase = corev1.PodFailed
-		cond = batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded, Message: "Job has reached the specified backoff limit"}
 		exit = 1
 	}
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{
@@ -216,11 +231,6 @@ func (f *fixture) finishJob(name string, succeeded bool, log, terminationMessage
 	}}}
 	f.create(pod)
 	f.logs[pod.Name] = log
-	job.Status.Conditions = append(job.Status.Conditions, cond)
-	done := metav1.NewTime(f.clock.Now())
-	job.Status.CompletionTime = &done
-	_, err := f.kube.BatchV1().Jobs(ns).UpdateStatus(f.ctx, job, metav1.UpdateOptions{})
-	require.NoError(f.t, err)
 }
 
 // sampleLog is a successful run's log: the engine's output, then the report.

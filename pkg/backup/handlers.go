@@ -89,11 +89,24 @@ func (c *Controller) onJob(obj any) {
 	}
 }
 
-// onPod wakes the backups waiting for their cluster's primary when a
-// primary's pod changes (it got ready, say), instead of at their recheck.
+// onPod wakes a backup when its Job's pod changes (its container exits
+// a second or two before the Job says so), and the backups waiting for
+// their cluster's primary when a primary's pod changes (it got ready, say),
+// instead of at their recheck.
 func (c *Controller) onPod(l listers, obj any) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok || pod.Labels[roleLabel] != rolePrimary || pod.Labels[memberLabel] == "" {
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOf(pod); ref != nil && ref.Kind == "Job" && pod.Labels[BackupLabel] != "" {
+		if job, err := l.jobs.Jobs(pod.Namespace).Get(ref.Name); err == nil {
+			if owner := metav1.GetControllerOf(job); owner != nil && owner.Kind == "PostgresBackup" {
+				c.backups.Add(cache.NewObjectName(job.Namespace, owner.Name))
+			}
+		}
+		return
+	}
+	if pod.Labels[roleLabel] != rolePrimary || pod.Labels[memberLabel] == "" {
 		return
 	}
 	c.enqueueWaiting(l, pod.Namespace, pod.Labels[ClusterLabel])

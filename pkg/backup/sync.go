@@ -206,14 +206,32 @@ func (c *Controller) stopWaiting(key cache.ObjectName) {
 // syncJob follows the backup's Job to its end.
 func (c *Controller) syncJob(ctx context.Context, l listers, b *v1alpha1.PostgresBackup, job *batchv1.Job) error {
 	c.stopWaiting(cache.MetaObjectToName(b))
+	exited, code := c.podExit(ctx, l, job)
 	switch {
-	case jobCondition(job, batchv1.JobComplete) != nil:
+	case jobCondition(job, batchv1.JobComplete) != nil || (exited && code == 0):
 		return c.complete(ctx, l, b, job)
-	case jobCondition(job, batchv1.JobFailed) != nil:
+	case jobCondition(job, batchv1.JobFailed) != nil || (exited && code != 0):
 		return c.fail(ctx, b, c.clusterIfAny(l, b), c.failureMessage(ctx, l, job))
 	case b.Status.Phase != v1alpha1.BackupRunning:
 		// Created by an earlier pass whose status write was lost.
 		return c.setRunning(ctx, b, c.clusterIfAny(l, b), job)
 	}
 	return nil
+}
+
+// podExit reports whether the backup container of the Job's pod has
+// exited, and how: that is the end of the backup, which the Job's own
+// condition only says a second or two later (backoffLimit is 0, so the
+// pod's exit is the Job's).
+func (c *Controller) podExit(ctx context.Context, l listers, job *batchv1.Job) (bool, int32) {
+	pod, err := c.jobPod(ctx, l, job)
+	if err != nil || pod == nil {
+		return false, 0
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return true, t.ExitCode
+		}
+	}
+	return false, 0
 }

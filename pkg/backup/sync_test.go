@@ -300,3 +300,21 @@ func TestBackupWaitsForAForeignJob(t *testing.T) {
 	assert.Equal(t, pendingRecheck, f.syncBackup("b1"))
 	assert.Contains(t, f.backup("b1").Status.Message, "waiting for Job b1, which is not this backup's")
 }
+
+// The container's exit ends the backup: the Job's condition comes a second
+// or two later and is not waited for.
+func TestBackupEndsWhenItsContainerExits(t *testing.T) {
+	f := newFixture(t, cluster("demo"), backupOf("ok", "demo"), backupOf("bad", "other"),
+		cluster("other"), memberPod("demo", "demo-2", true, true), memberPod("other", "other-1", true, true))
+	f.syncBackup("ok")
+	f.exitPod("ok", true, sampleLog(t, incrLabel), "")
+	f.syncBackup("ok")
+	assert.Equal(t, v1alpha1.BackupCompleted, f.backup("ok").Status.Phase)
+	assert.Equal(t, incrLabel, f.backup("ok").Status.Label)
+
+	f.syncBackup("bad")
+	f.exitPod("bad", false, "", "ERROR: [037]: unable to acquire lock")
+	f.syncBackup("bad")
+	assert.Equal(t, v1alpha1.BackupFailed, f.backup("bad").Status.Phase)
+	assert.Equal(t, "ERROR: [037]: unable to acquire lock", f.backup("bad").Status.Message)
+}

@@ -221,7 +221,7 @@ replay_to_target() {
 			cat "$recovery_log"
 			fail_recovery "recovery-failed: $(grep -E 'FATAL|PANIC' "$recovery_log" | tail -n 1 | sed 's/^.*\(FATAL\|PANIC\): *//')"
 		fi
-		sleep 1
+		sleep 0.2
 	done
 	set_role_passwords
 	sed -i '/^recovery_target/d; /^restore_command = /d' "$PGDATA/postgresql.auto.conf"
