@@ -72,11 +72,7 @@ func recoveryEnv(pgc *v1alpha1.PostgresCluster) []corev1.EnvVar {
 	if err != nil {
 		return nil
 	}
-	// Asynchronous archive-get prefetches WAL in parallel while PostgreSQL
-	// replays, instead of one engine run and one request per segment.
-	engine := append(pgbackrest.CommonEnv(pgdataPath, runDir), repo...)
-	engine = append(engine, pgbackrest.ArchiveEnv(spoolDir, archiveQueueMax(pgc))...)
-	env := pgbackrest.Prefixed(pgbackrest.SourcePrefix, engine)
+	env := pgbackrest.Prefixed(pgbackrest.SourcePrefix, append(pgbackrest.CommonEnv(pgdataPath, runDir), repo...))
 	kind, value := targetOf(target)
 	env = append(env,
 		corev1.EnvVar{Name: "RECOVERY_TYPE", Value: kind},
