@@ -44,6 +44,7 @@ type fixture struct {
 	pg       *pgfake.Clientset
 	clock    *testingclock.FakeClock
 	recorder *recorder
+	logsMu   sync.Mutex        // the controller's workers read logs while a test writes them
 	logs     map[string]string // pod name → its log
 	c        *Controller
 	inf      Informers
@@ -127,7 +128,9 @@ func (f *fixture) readLog(_ context.Context, namespace, pod, container string) (
 	if container != containerName {
 		return "", fmt.Errorf("log of container %q, want %q", container, containerName)
 	}
+	f.logsMu.Lock()
 	log, ok := f.logs[pod]
+	f.logsMu.Unlock()
 	if !ok {
 		return "", apierrors.NewNotFound(corev1.Resource("pods"), pod)
 	}
@@ -229,8 +232,11 @@ func (f *fixture) exitPod(name string, succeeded bool, log, terminationMessage s
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, State: corev1.ContainerState{
 		Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Message: terminationMessage},
 	}}}
-	f.create(pod)
+	// The log exists before the pod is seen: a handler may read it at once.
+	f.logsMu.Lock()
 	f.logs[pod.Name] = log
+	f.logsMu.Unlock()
+	f.create(pod)
 }
 
 // sampleLog is a successful run's log: the engine's output, then the report.
