@@ -60,6 +60,10 @@ func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, 
 	st.Members = v1alpha1.MembersStatus{}
 	st.MemberStatuses = nil
 	st.PendingRestart = false
+	if pgc.Annotations[v1alpha1.SwitchoverAnnotation] == "" {
+		// The request is gone: the same value may be asked for again.
+		st.LastSwitchover = ""
+	}
 
 	primary := obs.members.primary()
 	for _, m := range obs.members.live() {

@@ -84,3 +84,16 @@ func TestRollPrimaryBySwitchover(t *testing.T) {
 		})
 	}
 }
+
+// Removing the annotation forgets the handled request, so the same target
+// can be asked for again; while it stays, the request is not repeated.
+func TestSwitchoverRequestForgottenWhenTheAnnotationGoes(t *testing.T) {
+	handled := func(p *v1alpha1.PostgresCluster) { p.Status.LastSwitchover = "any" }
+	kept := testCluster(3, initialized("demo-1", 3), switchoverTo("any"), handled)
+	in := failoverInput(kept, testMember(kept, 1, up(RolePrimary)), testMember(kept, 2, up(RoleReplica)))
+	assert.Equal(t, "any", computeStatus(kept, in.obs, action{kind: actNone}, nil).LastSwitchover)
+
+	removed := testCluster(3, initialized("demo-1", 3), handled)
+	in = failoverInput(removed, testMember(removed, 1, up(RolePrimary)), testMember(removed, 2, up(RoleReplica)))
+	assert.Empty(t, computeStatus(removed, in.obs, action{kind: actNone}, nil).LastSwitchover)
+}
