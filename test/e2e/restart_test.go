@@ -39,3 +39,27 @@ func TestRollingRestartAnnotation(t *testing.T) {
 	assert.NotEqual(t, primary, p, "the primary was switched over, not just killed")
 	assert.Equal(t, "10", f.Query(t, ns, p, pw, "select count(*) from t"))
 }
+
+// The same switchover asked twice: removing the annotation in between is
+// how a user says "again", and the second one switches back.
+func TestSwitchoverAskedTwice(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "switch-twice")
+	createReadyCluster(t, f, ns, "sw", 2, "")
+	first, _ := f.Roles(t, ns, "sw")
+	ask := func() {
+		f.KubectlOK(t, "", "-n", ns, "annotate", "pgc", "sw", v1alpha1.SwitchoverAnnotation+"=any")
+	}
+	ask()
+	waitNewPrimary(t, f, ns, "sw", first)
+	second := f.Cluster(t, ns, "sw").Status.Primary
+
+	f.KubectlOK(t, "", "-n", ns, "annotate", "pgc", "sw", v1alpha1.SwitchoverAnnotation+"-")
+	framework.Eventually(t, time.Minute, "the handled request forgotten", func() (bool, error) {
+		st := f.Cluster(t, ns, "sw").Status
+		return st.LastSwitchover == "", framework.Errorf("lastSwitchover %q", st.LastSwitchover)
+	})
+	ask()
+	waitNewPrimary(t, f, ns, "sw", second)
+	assert.Equal(t, first, f.Cluster(t, ns, "sw").Status.Primary, "switched back")
+}
