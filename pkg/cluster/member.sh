@@ -219,7 +219,7 @@ replay_to_target() {
 	until [ "$(psql -h "$RUN_DIR" -U postgres -d postgres -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
 		if ! kill -0 $pid 2>/dev/null; then
 			cat "$recovery_log"
-			fail_recovery "recovery-failed: $(grep -E 'FATAL|PANIC' "$recovery_log" | tail -n 1 | sed 's/^.*\(FATAL\|PANIC\): *//')"
+			fail_recovery "recovery-failed: $(recovery_failure "$recovery_log")"
 		fi
 		sleep 0.2
 	done
@@ -229,6 +229,15 @@ replay_to_target() {
 	wait $pid || true
 	cat "$recovery_log"
 	log "recovered to the target and promoted"
+}
+
+# recovery_failure prints the server's first FATAL or PANIC that is not
+# about a client: the polling above is refused with "the database system
+# is starting up" or "is not accepting connections" while it replays and
+# stops, and those lines would bury the reason.
+recovery_failure() {
+	grep -E 'FATAL|PANIC' "$1" | grep -v 'the database system is' | head -n 1 |
+		sed 's/^.*\(FATAL\|PANIC\): *//'
 }
 
 # set_role_passwords gives the restored roles the passwords of this
