@@ -75,15 +75,29 @@ func TestMistakeParameterPostgresRefuses(t *testing.T) {
 // clusterEvents returns the messages of a cluster's Events with a reason.
 func clusterEvents(t *testing.T, f *framework.Framework, ns, cluster, reason string) []string {
 	t.Helper()
-	list, err := f.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
-		FieldSelector: "involvedObject.name=" + cluster + ",reason=" + reason})
-	require.NoError(t, err)
+	// The operator records Events through a broadcaster that writes them
+	// after the status it sets with them: a condition seen first does not
+	// mean its Event is stored yet.
 	var out []string
-	for _, ev := range list.Items {
-		out = append(out, ev.Message)
-	}
+	framework.Eventually(t, eventTimeout, "an Event "+reason+" about "+cluster, func() (bool, error) {
+		list, err := f.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+			FieldSelector: "involvedObject.name=" + cluster + ",reason=" + reason})
+		if err != nil {
+			return false, err
+		}
+		out = out[:0]
+		for _, ev := range list.Items {
+			out = append(out, ev.Message)
+		}
+		return len(out) > 0, framework.Errorf("no Event %s yet", reason)
+	})
 	return out
 }
+
+// eventTimeout bounds the wait for an Event the operator has decided to
+// record; the broadcaster writes it within a second unless the API server
+// is slow.
+const eventTimeout = 30 * time.Second
 
 // An image whose PostgreSQL is not the cluster's major version is refused
 // by the member before it touches any data, and the cluster says why.
