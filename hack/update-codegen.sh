@@ -44,3 +44,9 @@ go tool controller-gen crd:crdVersions=v1 \
         sed '/^---$/d' "${ROOT}/manifests/${f}"
     done
 } >"${OUT}/manifests/postgres-operator.yaml"
+
+# The Helm chart installs the same CRDs (charts/postgres-operator/crds);
+# chart_test.go fails when the copies differ.
+mkdir -p "${OUT}/charts/postgres-operator/crds"
+rm -f "${OUT}/charts/postgres-operator/crds/"*.yaml
+cp "${OUT}"/manifests/crd/*.yaml "${OUT}/charts/postgres-operator/crds/"

@@ -16,7 +16,7 @@ if ! (cd "$TMP" && bash hack/update-codegen.sh >"$TMP/codegen.log" 2>&1); then
 fi
 
 status=0
-for d in pkg/client pkg/apis manifests/crd manifests/postgres-operator.yaml; do
+for d in pkg/client pkg/apis manifests/crd manifests/postgres-operator.yaml charts/postgres-operator/crds; do
     if ! diff -Nru "$ROOT/$d" "$TMP/$d" >"$TMP/diff.txt"; then
         echo "stale generated files under $d; run 'make generate':" >&2
         head -50 "$TMP/diff.txt" >&2

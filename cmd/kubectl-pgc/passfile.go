@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/cluster"
 )
 
 // writePassfile writes a one-line libpq password file for the endpoint,
@@ -17,7 +23,7 @@ func writePassfile(ep endpoint, password string) (string, func(), error) {
 		return "", nil, fmt.Errorf("creating the passfile: %w", err)
 	}
 	cleanup := func() { _ = os.Remove(f.Name()) }
-	line := fmt.Sprintf("%s:%d:*:*:%s\n", passfileEscape(ep.host), ep.port, passfileEscape(password))
+	line := fmt.Sprintf("%s:%d:*:*:%s\n", passfileEscape(ep.name), ep.port, passfileEscape(password))
 	// CreateTemp already makes the file 0600; Chmod says it on purpose.
 	err = f.Chmod(0o600)
 	if err == nil {
@@ -36,4 +42,32 @@ func writePassfile(ep endpoint, password string) (string, func(), error) {
 // passfileEscape escapes what the passfile format gives a meaning to.
 func passfileEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(s)
+}
+
+// writeClientCerts writes the cluster's CA and the superuser's client
+// certificate (Secret <cluster>-client-tls) to a private temporary
+// directory: with spec.superuserAccess off, the members let the superuser
+// in over TCP only with it. It returns the directory and its removal.
+func (a *app) writeClientCerts(ctx context.Context, name string) (string, func(), error) {
+	secret := cluster.ClientTLSSecretName(name)
+	s, err := a.kube.CoreV1().Secrets(a.ns).Get(ctx, secret, metav1.GetOptions{})
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the superuser's client certificate: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "kubectl-pgc-tls-*")
+	if err != nil {
+		return "", nil, fmt.Errorf("creating a directory for the certificates: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	for _, key := range []string{"ca.crt", "tls.crt", "tls.key"} {
+		if len(s.Data[key]) == 0 {
+			cleanup()
+			return "", nil, fmt.Errorf("secret %s has no %s", secret, key)
+		}
+		if err := os.WriteFile(filepath.Join(dir, key), s.Data[key], 0o600); err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("writing %s: %w", key, err)
+		}
+	}
+	return dir, cleanup, nil
 }

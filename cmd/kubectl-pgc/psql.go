@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,10 +23,9 @@ const (
 	defaultPort      = 5432
 	superuser        = "postgres"
 	superuserDB      = "postgres"
-	// sslMode is what the members offer: no TLS yet (member.sh writes
-	// `host` lines in pg_hba.conf and no ssl settings). Without it libpq's
-	// default "prefer" would try TLS first on every connection.
-	sslMode = "disable"
+	// sslMode: the members accept TLS only, and psql checks the server's
+	// certificate against the cluster's CA and the Service's name.
+	sslMode = "verify-full"
 )
 
 func newPsqlCmd(a *app) *cobra.Command {
@@ -72,10 +72,12 @@ type psqlChoice struct {
 	rw, ro bool
 }
 
-// endpoint is a resolved host and port, and what it is, for messages.
+// endpoint is a resolved host and port, the name its certificate is
+// checked against, and what it is, for messages.
 type endpoint struct {
 	host string
 	port int32
+	name string
 	what string
 }
 
@@ -100,8 +102,13 @@ func (a *app) psql(ctx context.Context, name string, choice psqlChoice, psqlArgs
 		return err
 	}
 	defer cleanup()
-	fmt.Fprintf(a.streams.ErrOut, "connecting to %s (%s:%d) as %s\n", ep.what, ep.host, ep.port, superuser)
-	cmd := psqlCommand(path, ep, passfile, psqlArgs, os.Environ())
+	certs, cleanupCerts, err := a.writeClientCerts(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer cleanupCerts()
+	fmt.Fprintf(a.streams.ErrOut, "connecting to %s (%s:%d) as %s over TLS\n", ep.what, ep.host, ep.port, superuser)
+	cmd := psqlCommand(path, ep, passfile, certs, psqlArgs, os.Environ())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.streams.In, a.streams.Out, a.streams.ErrOut
 	return a.run(cmd)
 }
@@ -118,6 +125,10 @@ func (a *app) resolve(ctx context.Context, name string, c psqlChoice) (endpoint,
 	}
 	return a.serviceEndpoint(ctx, cluster.RWServiceName(name))
 }
+
+// serviceName is a Service's name in the members' certificate; a member
+// is checked against the -rw Service's, which every member's carries.
+func (a *app) serviceName(service string) string { return service + "." + a.ns + ".svc" }
 
 func (a *app) memberEndpoint(ctx context.Context, name, member string) (endpoint, error) {
 	pod, err := a.kube.CoreV1().Pods(a.ns).Get(ctx, member, metav1.GetOptions{})
@@ -138,7 +149,7 @@ func (a *app) memberEndpoint(ctx context.Context, name, member string) (endpoint
 			}
 		}
 	}
-	return endpoint{host: pod.Status.PodIP, port: port, what: "member " + member}, nil
+	return endpoint{host: pod.Status.PodIP, port: port, name: a.serviceName(cluster.RWServiceName(name)), what: "member " + member}, nil
 }
 
 func (a *app) serviceEndpoint(ctx context.Context, name string) (endpoint, error) {
@@ -155,7 +166,7 @@ func (a *app) serviceEndpoint(ctx context.Context, name string) (endpoint, error
 			port = p.Port
 		}
 	}
-	return endpoint{host: svc.Spec.ClusterIP, port: port, what: "service " + name}, nil
+	return endpoint{host: svc.Spec.ClusterIP, port: port, name: a.serviceName(name), what: "service " + name}, nil
 }
 
 // superuserPassword reads the postgres role's password from the Secret
@@ -174,19 +185,22 @@ func (a *app) superuserPassword(ctx context.Context, name string) (string, error
 }
 
 // psqlCommand builds psql's command line and environment. The password is
-// in neither: only the passfile's path is. PGPASSWORD is dropped from the
-// inherited environment since libpq prefers it to the passfile.
-func psqlCommand(path string, ep endpoint, passfile string, psqlArgs, environ []string) *exec.Cmd {
-	args := []string{"-h", ep.host, "-p", fmt.Sprint(ep.port), "-U", superuser, "-d", superuserDB}
+// in neither: only the passfile's path is. Inherited PGPASSWORD and TLS
+// settings are dropped since libpq would prefer them. -h is the name the
+// certificate is checked against; PGHOSTADDR the address to reach.
+func psqlCommand(path string, ep endpoint, passfile, certs string, psqlArgs, environ []string) *exec.Cmd {
+	args := []string{"-h", ep.name, "-p", fmt.Sprint(ep.port), "-U", superuser, "-d", superuserDB}
 	cmd := exec.Command(path, append(args, psqlArgs...)...)
 	for _, kv := range environ {
 		key, _, _ := strings.Cut(kv, "=")
 		switch key {
-		case "PGPASSWORD", "PGPASSFILE", "PGSSLMODE":
+		case "PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGHOSTADDR", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY":
 			continue
 		}
 		cmd.Env = append(cmd.Env, kv)
 	}
-	cmd.Env = append(cmd.Env, "PGPASSFILE="+passfile, "PGSSLMODE="+sslMode)
+	cmd.Env = append(cmd.Env, "PGPASSFILE="+passfile, "PGSSLMODE="+sslMode, "PGHOSTADDR="+ep.host,
+		"PGSSLROOTCERT="+filepath.Join(certs, "ca.crt"), "PGSSLCERT="+filepath.Join(certs, "tls.crt"),
+		"PGSSLKEY="+filepath.Join(certs, "tls.key"))
 	return cmd
 }

@@ -25,6 +25,8 @@ func psqlObjects() []runtime.Object {
 	return []runtime.Object{
 		svc("demo-rw", "10.96.0.10"), svc("demo-ro", "10.96.0.11"),
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "demo-superuser", Namespace: "db"}, Data: map[string][]byte{"password": []byte(password)}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "demo-client-tls", Namespace: "db"},
+			Data: map[string][]byte{"ca.crt": []byte("CA"), "tls.crt": []byte("CERT"), "tls.key": []byte("KEY")}},
 		&corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "demo-2", Namespace: "db", Labels: map[string]string{"postgres-operator.dev/cluster": "demo"}},
 			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "postgres", Ports: []corev1.ContainerPort{{Name: "postgres", ContainerPort: 5432}}}}},
@@ -69,14 +71,15 @@ func TestPsqlTargets(t *testing.T) {
 		name     string
 		args     []string
 		host     string
+		certName string
 		psqlArgs []string
 	}{
-		{"default is the primary's Service", []string{"psql", "demo"}, "10.96.0.10", nil},
-		{"-rw", []string{"psql", "demo", "-rw", "--", "-Atc", "select 1"}, "10.96.0.10", []string{"-Atc", "select 1"}},
-		{"-ro", []string{"psql", "demo", "-ro"}, "10.96.0.11", nil},
-		{"--ro", []string{"psql", "demo", "--ro"}, "10.96.0.11", nil},
-		{"a member", []string{"psql", "demo", "demo-2", "--", "-c", "select pg_is_in_recovery()"}, "10.244.0.7", []string{"-c", "select pg_is_in_recovery()"}},
-		{"psql's own -rw after --", []string{"psql", "demo", "--", "-ro"}, "10.96.0.10", []string{"-ro"}},
+		{"default is the primary's Service", []string{"psql", "demo"}, "10.96.0.10", "demo-rw.db.svc", nil},
+		{"-rw", []string{"psql", "demo", "-rw", "--", "-Atc", "select 1"}, "10.96.0.10", "demo-rw.db.svc", []string{"-Atc", "select 1"}},
+		{"-ro", []string{"psql", "demo", "-ro"}, "10.96.0.11", "demo-ro.db.svc", nil},
+		{"--ro", []string{"psql", "demo", "--ro"}, "10.96.0.11", "demo-ro.db.svc", nil},
+		{"a member", []string{"psql", "demo", "demo-2", "--", "-c", "select pg_is_in_recovery()"}, "10.244.0.7", "demo-rw.db.svc", []string{"-c", "select pg_is_in_recovery()"}},
+		{"psql's own -rw after --", []string{"psql", "demo", "--", "-ro"}, "10.96.0.10", "demo-rw.db.svc", []string{"-ro"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("PGPASSWORD", "inherited") // libpq would prefer it to the passfile
@@ -84,14 +87,15 @@ func TestPsqlTargets(t *testing.T) {
 			ran := capturePsql(t, e)
 			require.NoError(t, e.exec(tc.args...))
 
-			want := append([]string{"/usr/bin/psql", "-h", tc.host, "-p", "5432", "-U", "postgres", "-d", "postgres"}, tc.psqlArgs...)
+			want := append([]string{"/usr/bin/psql", "-h", tc.certName, "-p", "5432", "-U", "postgres", "-d", "postgres"}, tc.psqlArgs...)
 			assert.Equal(t, want, ran.args)
-			assert.Contains(t, ran.env, "PGSSLMODE=disable")
+			assert.Contains(t, ran.env, "PGSSLMODE=verify-full")
+			assert.Contains(t, ran.env, "PGHOSTADDR="+tc.host)
 			for _, s := range append(ran.args, ran.env...) {
 				assert.NotContains(t, s, "s3cr", "the password is in neither the arguments nor the environment")
 				assert.NotContains(t, s, "inherited", "an inherited PGPASSWORD is dropped")
 			}
-			assert.Equal(t, tc.host+`:5432:*:*:s3cr\:et\\pw`+"\n", ran.contents)
+			assert.Equal(t, tc.certName+`:5432:*:*:s3cr\:et\\pw`+"\n", ran.contents)
 			assert.Equal(t, os.FileMode(0o600), ran.mode)
 			_, err := os.Stat(ran.passfile)
 			assert.True(t, errors.Is(err, os.ErrNotExist), "the passfile is removed once psql exits")

@@ -30,6 +30,8 @@ type options struct {
 	metricsAddr       string
 	imageTemplate     string
 	showVersion       bool
+	pgStatsInterval   time.Duration // 0: no statistics read (stats.go)
+	customQueries     string        // <namespace>/<name> of a ConfigMap, or ""
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -58,6 +60,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.imageTemplate, "postgres-image-template", cluster.DefaultImageTemplate,
 		"Image for clusters without spec.image; {version} is replaced by spec.postgresVersion.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
+	fs.DurationVar(&o.pgStatsInterval, "pg-stats-interval", 30*time.Second,
+		"How often each member's PostgreSQL statistics are read for the metrics, at most; 0 turns them off.")
+	fs.StringVar(&o.customQueries, "custom-queries", "",
+		"<namespace>/<name> of a ConfigMap of custom metric queries (README \"Metrics\"); empty: none.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,6 +87,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.imageTemplate == "" {
 		return nil, fmt.Errorf("--postgres-image-template must not be empty")
+	}
+	if err := checkStatsFlags(o); err != nil { // stats.go
+		return nil, err
 	}
 	return o, nil
 }

@@ -38,7 +38,7 @@ func (m clusterMetrics) ObserveCluster(namespace, name string, s cluster.Sample)
 	out := metrics.ClusterSample{Ready: s.Ready, Phase: s.Phase, Members: make([]metrics.MemberSample, len(s.Members))}
 	for i, ms := range s.Members {
 		out.Members[i] = metrics.MemberSample{Name: ms.Name, Up: ms.Up, Role: ms.Role, Timeline: ms.Timeline,
-			LagBytes: ms.LagBytes, LagKnown: ms.LagKnown}
+			LagBytes: ms.LagBytes, LagKnown: ms.LagKnown, Stats: ms.Stats, Custom: ms.Custom}
 	}
 	if a := s.Archive; a != nil {
 		out.Archive = &metrics.ArchiveSample{LastArchivedTime: a.LastArchivedTime, ArchivedCount: a.ArchivedCount,

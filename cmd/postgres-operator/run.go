@@ -102,6 +102,8 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	}
 	nodes, startNodes := nodeInformer(ctx, kube) // nodes.go: nil when nodes cannot be listed
 	pg := postgres.New()
+	stats, startStats := statsConfig(ctx, o, kube, m) // stats.go
+	starters = append(starters, startStats)
 	newRunner := func(key cache.ObjectName, obj *v1alpha1.PostgresCluster, report func(error)) controller.Runner {
 		l, ok := listers[key.Namespace]
 		if !ok {
@@ -112,7 +114,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		}
 		cfg := &cluster.Config{
 			Kube: kube, Client: pgc, Listers: l, Recorder: recorder, Postgres: pg,
-			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval, Metrics: m,
+			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval, Metrics: m, Stats: stats,
 		}
 		return cluster.New(cfg, key, obj, report)
 	}

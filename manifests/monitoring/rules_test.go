@@ -24,6 +24,7 @@ import (
 	clientmetrics "k8s.io/client-go/tools/metrics"
 
 	"postgres-operator.dev/postgres-operator/pkg/metrics"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // checkScript builds promtool and promqlnames and runs them. Any failure,
@@ -351,11 +352,15 @@ func servedMetrics(t *testing.T) map[string]bool {
 	m.FailoverDone("ns", "c", time.Second)
 	m.SwitchoverDone("ns", "c", time.Second)
 	m.SetLeader(true)
+	m.StatsFailed("timeout")
+	m.CustomQueryFailed("q")
 	m.ObserveCluster("ns", "c", metrics.ClusterSample{
 		Ready: true, Phase: "Running",
 		Members: []metrics.MemberSample{
-			{Name: "c-0", Up: true, Role: "primary", Timeline: 2},
-			{Name: "c-1", Up: true, Role: "replica", Timeline: 2, LagBytes: 1, LagKnown: true},
+			{Name: "c-0", Up: true, Role: "primary", Timeline: 2,
+				Stats: &postgres.MemberStats{SlotRetainedWAL: map[string]int64{"c_1": 1}}},
+			{Name: "c-1", Up: true, Role: "replica", Timeline: 2, LagBytes: 1, LagKnown: true,
+				Stats: &postgres.MemberStats{InRecovery: true, ReplayLagKnown: true}},
 		},
 		Archive: &metrics.ArchiveSample{LastArchivedTime: time.Now(), ArchivedCount: 1, FailedCount: 1, Pending: 1, Dropped: 1},
 	})
@@ -376,6 +381,7 @@ func servedMetrics(t *testing.T) map[string]bool {
 	}
 	// The sample reached every part of the registry.
 	for _, n := range []string{"postgres_operator_member_replication_lag_bytes", "postgres_operator_archive_dropped_wal",
+		"postgres_operator_replication_slot_retained_wal_bytes", "postgres_operator_member_replication_lag_seconds",
 		"postgres_operator_failover_duration_seconds_bucket", "workqueue_retries_total", "rest_client_requests_total"} {
 		require.True(t, names[n], n)
 	}

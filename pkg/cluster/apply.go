@@ -21,6 +21,19 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.createSecrets(ctx, pgc, obs)
 	case actRecordPasswords, actRestoreSecret, actRotatePassword, actRepairPassword, actRefusePassword, actForgetPrevious:
 		return c.applyPasswords(ctx, pgc, obs, act) // apply_secrets.go: its own Events
+	case actIssueCertificates:
+		did, err := c.issueCertificates(ctx, pgc, obs) // apply_tls.go
+		if err != nil || did == "" {
+			return false, err
+		}
+		c.cfg.Recorder.Event(pgc, corev1.EventTypeNormal, string(act.kind), did)
+		klog.FromContext(ctx).Info("Action applied", "action", string(act.kind), "reason", did)
+		return true, nil
+	case actRefreshCertificates:
+		// Housekeeping like replication: logged, no Event.
+		return true, c.refreshCertificates(ctx, pgc, obs) // tls_refresh.go
+	case actSyncManaged, actRunInitSQL:
+		return c.applyManaged(ctx, pgc, obs, act) // apply_managed.go: its own Events
 	case actCreateServices:
 		err = c.createServices(ctx, pgc, obs)
 	case actSyncPDB:

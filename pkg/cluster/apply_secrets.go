@@ -149,8 +149,8 @@ func (c *Cluster) restoreSecrets(ctx context.Context, pgc *v1alpha1.PostgresClus
 			did = append(did, what)
 		}
 	}
-	if su := obs.secrets[SuperuserSecretName(pgc.Name)]; connectionDetailsStale(pgc, su, rec.superuser) {
-		if err := c.patchConnectionDetails(ctx, pgc, rec.superuser); err != nil {
+	if su := obs.secrets[SuperuserSecretName(pgc.Name)]; connectionDetailsStale(pgc, su, rec.superuser) || caStale(su, obs.tls.serverBundle) {
+		if err := c.patchConnectionDetails(ctx, pgc, rec.superuser, obs.tls.serverBundle); err != nil {
 			return "", err
 		}
 		did = append(did, "updated the connection details in Secret "+su.Name)
@@ -193,9 +193,12 @@ func (c *Cluster) restoreSecret(ctx context.Context, pgc *v1alpha1.PostgresClust
 // patchConnectionDetails writes every key of the superuser Secret but the
 // password, which stays the user's: a merge patch cannot undo an edit made
 // meanwhile.
-func (c *Cluster) patchConnectionDetails(ctx context.Context, pgc *v1alpha1.PostgresCluster, pw string) error {
+func (c *Cluster) patchConnectionDetails(ctx context.Context, pgc *v1alpha1.PostgresCluster, pw string, ca []byte) error {
 	data := buildSuperuserSecret(pgc, pw).Data
 	delete(data, passwordKey)
+	if len(ca) > 0 {
+		data[caCertKey] = ca
+	}
 	patch, err := json.Marshal(map[string]any{"data": data})
 	if err != nil {
 		return err
@@ -233,7 +236,7 @@ func (c *Cluster) rotatePasswords(ctx context.Context, pgc *v1alpha1.PostgresClu
 		}
 		did = append(did, fmt.Sprintf("set the password in Secret %s on role %s", r.secret(pgc.Name), r.name))
 		if r == superuserRole {
-			if err := c.patchConnectionDetails(ctx, pgc, next.superuser); err != nil {
+			if err := c.patchConnectionDetails(ctx, pgc, next.superuser, obs.tls.serverBundle); err != nil {
 				return "", err
 			}
 		}

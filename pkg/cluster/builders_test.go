@@ -234,7 +234,9 @@ func TestSecrets(t *testing.T) {
 	assert.Equal(t, "demo-superuser", s.Name)
 	assert.Equal(t, pw, string(s.Data["password"]))
 	assert.Equal(t, "demo-rw.ns.svc", string(s.Data["host"]))
-	assert.Equal(t, "postgresql://postgres:"+pw+"@demo-rw.ns.svc:5432/postgres", string(s.Data["uri"]))
+	assert.Equal(t, "postgresql://postgres:"+pw+"@demo-rw.ns.svc:5432/postgres?sslmode=require", string(s.Data["uri"]))
+	assert.Equal(t, "require", string(s.Data["sslmode"]))
+	assert.Equal(t, "jdbc:postgresql://demo-rw.ns.svc:5432/postgres?password="+pw+"&sslmode=require&user=postgres", string(s.Data["jdbc-uri"]))
 	assert.Equal(t, "replicator", string(buildReplicationSecret(testCluster(1), pw).Data["username"]))
 }
 

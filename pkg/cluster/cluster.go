@@ -67,6 +67,9 @@ type Cluster struct {
 	// archiver as last read, for the metrics (metrics.go).
 	handover    handover
 	lastArchive *ArchiveSample
+	stats       statsMemory // the members' statistics, read off the pass (stats.go)
+	// managed: the declared roles and databases (managed_observe.go).
+	managed managedMemory
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.

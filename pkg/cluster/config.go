@@ -51,6 +51,8 @@ type Config struct {
 	Clock             clock.WithTicker
 	// Metrics receives the actors' measurements (metrics.go); nil: none.
 	Metrics Metrics
+	// Stats says how to read the members' statistics for Metrics (stats.go).
+	Stats StatsConfig
 }
 
 // imageFor returns the PostgreSQL image a cluster runs.

@@ -198,7 +198,9 @@ func TestEditedSuperuserPasswordIsRotatedInOnePass(t *testing.T) {
 	assert.Equal(t, []string{"postgres"}, calls[0].Args)
 	assert.Equal(t, passwords{superuser: "su2: new", replication: "r1", previous: "su1"}, f.record())
 	s, _ := f.secret("demo-superuser")
-	assert.Equal(t, buildSuperuserSecret(f.pgc, "su2: new").Data, s.Data, "the uri follows")
+	want := buildSuperuserSecret(f.pgc, "su2: new").Data
+	want[caCertKey] = testCA.Cert
+	assert.Equal(t, want, s.Data, "the uri follows")
 	events := strings.Join(f.events(), "\n")
 	assert.Contains(t, events, "Normal RotatePassword set the password in Secret demo-superuser on role postgres")
 	assert.NotContains(t, events, "su2")

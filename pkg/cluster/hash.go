@@ -26,8 +26,12 @@ func podSpecHash(pgc *v1alpha1.PostgresCluster, image string) string {
 		TopologySpread *[]corev1.TopologySpreadConstraint `json:",omitempty"` // set, even empty, when the user set it
 		Archive        *v1alpha1.ObjectStore              `json:",omitempty"` // backup_pod.go
 		Restart        string                             `json:",omitempty"` // a rolling restart asked for
+		// pg_hba.conf and the mounted server certificate (tls_pod.go).
+		SuperuserAccess   bool                 `json:",omitempty"`
+		ServerCertificate *v1alpha1.SecretName `json:",omitempty"`
 	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil,
-		archiveHashField(pgc), pgc.Annotations[v1alpha1.RestartAnnotation]}
+		archiveHashField(pgc), pgc.Annotations[v1alpha1.RestartAnnotation],
+		pgc.Spec.SuperuserAccess, pgc.Spec.TLS.ServerCertificate}
 	if tsc := pgc.Spec.Pod.TopologySpreadConstraints; tsc != nil {
 		fields.TopologySpread = &tsc
 	}

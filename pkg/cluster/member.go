@@ -18,6 +18,7 @@ type member struct {
 	db      *postgres.Status              // nil when not probed or unreachable
 	dbErr   error                         // why the probe failed, if it did
 	login   string                        // the superuser password it accepted (observe.go)
+	tls     *postgres.TLS                 // how to connect to it; nil: plain text (observe_tls.go)
 }
 
 // role is the role label of the member's pod ("" without a pod).

@@ -23,6 +23,9 @@ PGBR="$RUN_DIR/pgbackrest-hooks.sh"
 RESTORING="$(dirname "$PGDATA")/.restoring"
 PASSFILE=$RUN_DIR/.pgpass
 HBA=$RUN_DIR/pg_hba.conf
+# The certificates (tls_pod.go): server.*, client.* (the superuser's),
+# ca.crt (verifies servers), client-ca.crt (verifies client certificates).
+TLS_DIR=/etc/postgres-tls
 
 log() { echo "member $POD_NAME: $*"; }
 
@@ -67,13 +70,64 @@ keep_passfile_current() {
 	done
 }
 
+# tls_on: pods made before TLS existed have no certificates and keep
+# plain text until they roll.
+tls_on() { [ -s "$TLS_DIR/server.crt" ]; }
+
+# write_hba: over TCP only TLS, and a password for every role. Without
+# SUPERUSER_ACCESS the superuser also needs the client certificate the
+# operator holds (clientcert=verify-full matches its name to the role), so
+# its password alone logs in only over the local socket.
 write_hba() {
+	if ! tls_on; then
+		cat >"$HBA" <<-EOF
+			# Written by the operator at every start; do not edit.
+			local all all peer
+			host replication $REPLICATION_USER all scram-sha-256
+			host all all all scram-sha-256
+		EOF
+		return
+	fi
+	superuser="hostssl all postgres all scram-sha-256 clientcert=verify-full"
+	if [ "${SUPERUSER_ACCESS:-false}" = true ]; then
+		superuser="# spec.superuserAccess: the superuser logs in with its password"
+	fi
 	cat >"$HBA" <<-EOF
 		# Written by the operator at every start; do not edit.
 		local all all peer
-		host replication $REPLICATION_USER all scram-sha-256
-		host all all all scram-sha-256
+		hostssl replication $REPLICATION_USER all scram-sha-256
+		$superuser
+		hostssl all all all scram-sha-256
 	EOF
+}
+
+# use_tls makes every libpq client of this script (psql, pg_basebackup,
+# pg_rewind, and the WAL receiver, which inherits the environment) verify
+# the server by name and present the superuser's certificate. Connections
+# over the local socket ignore these.
+use_tls() {
+	export PGSSLMODE=verify-full PGSSLROOTCERT="$TLS_DIR/ca.crt" \
+		PGSSLCERT="$TLS_DIR/client.crt" PGSSLKEY="$TLS_DIR/client.key"
+}
+
+# tls_sum fingerprints the mounted certificates and keys (md5sum: the
+# images' busybox has no cksum).
+tls_sum() { cat "$TLS_DIR"/*.crt "$TLS_DIR"/*.key 2>/dev/null | md5sum || true; }
+
+# keep_tls_current reloads PostgreSQL when the kubelet has refreshed the
+# certificates (a renewal, a new user certificate): the server reads them
+# again on SIGHUP, and no connection is dropped.
+keep_tls_current() {
+	tls_on || return 0
+	sum=$(tls_sum)
+	while sleep 5; do
+		now=$(tls_sum)
+		if [ "$now" != "$sum" ]; then
+			log "the certificates changed: reloading"
+			kill -HUP "$1" 2>/dev/null || return 0
+			sum=$now
+		fi
+	done
 }
 
 # write_checked_parameters CONF BASE PARAMS writes BASE's lines, then PARAMS
@@ -403,6 +457,7 @@ if ! write_passfile; then
 	exit 1
 fi
 keep_passfile_current &
+if tls_on; then use_tls; fi
 write_hba
 write_pgbr
 mkdir -p "$VOLUME_SOCKET_DIR"
@@ -415,6 +470,10 @@ set_primary_conninfo
 log "starting postgres as $(role)"
 set --
 if archiving; then set -- -c archive_mode=on -c "archive_command=$PGBR archive %p"; fi
+if tls_on; then
+	set -- "$@" -c ssl=on -c "ssl_cert_file=$TLS_DIR/server.crt" -c "ssl_key_file=$TLS_DIR/server.key" \
+		-c "ssl_ca_file=$TLS_DIR/client-ca.crt"
+fi
 # The second socket directory, on the volume, is for backup Jobs on this node.
 postgres -D "$PGDATA" "$@" \
 	-c listen_addresses='*' -c port=5432 \
@@ -425,6 +484,7 @@ postgres -D "$PGDATA" "$@" \
 	-c primary_slot_name="$SLOT_NAME" \
 	-c recovery_target_timeline=latest &
 PID=$!
+keep_tls_current $PID &
 # Kubernetes stops a container with SIGTERM, which PostgreSQL reads as a
 # "smart" shutdown that waits for every client. Turn it into a fast one.
 trap 'kill -INT $PID 2>/dev/null' TERM INT

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // Metrics receives what the actors measure. cmd/postgres-operator hands it
@@ -57,6 +58,10 @@ type MemberSample struct {
 	// LagBytes is a replica's replay lag behind the primary, when LagKnown.
 	LagBytes int64
 	LagKnown bool
+	// Stats and Custom are the member's statistics and custom queries as
+	// last read (stats.go); nil before the first read, or once stale.
+	Stats  *postgres.MemberStats
+	Custom []postgres.CustomResult
 }
 
 // ArchiveSample is the primary's WAL archiver.
@@ -154,5 +159,6 @@ func (c *Cluster) observeMetrics(pgc *v1alpha1.PostgresCluster, obs *observation
 			FailedCount: a.FailedCount, Pending: a.Pending, Dropped: a.Dropped}
 	}
 	s.Archive = c.lastArchive
+	c.attachStats(obs, &s) // stats.go
 	m.ObserveCluster(pgc.Namespace, pgc.Name, s)
 }

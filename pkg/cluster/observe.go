@@ -27,6 +27,8 @@ type observation struct {
 	safety   safetyObs      // what the safety rules check (safety_input.go)
 	drain    drainObs       // the disruption budget and cordoned nodes (observe_drain.go)
 	backup   backupObs      // archiving and backups (backup_status.go)
+	tls      tlsObs         // certificates (observe_tls.go)
+	managed  *managedObs    // declared roles and databases (managed_observe.go)
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -61,6 +63,9 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 	if err := c.observeRecord(pgc, obs); err != nil {
 		return nil, err
 	}
+	if err := c.observeTLS(ctx, pgc, obs); err != nil {
+		return nil, err
+	}
 	c.observeVanished(ctx, obs) // vanished.go: before the probes, so positions are read after
 	if candidates := obs.loginCandidates(pgc.Name); len(candidates) > 0 {
 		c.probeAll(ctx, pgc.Namespace, obs.members, candidates)
@@ -69,6 +74,9 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 		c.observeRoles(ctx, pgc, obs)
 	}
 	c.observeBackups(ctx, pgc, obs) // backup_status.go
+	if err := c.observeManaged(ctx, pgc, obs); err != nil {
+		return nil, err
+	}
 	return obs, nil
 }
 
@@ -151,7 +159,7 @@ func endpoint(m *member, password string) postgres.Endpoint {
 	if m.login != "" {
 		password = m.login
 	}
-	return postgres.Endpoint{Host: m.pod.Status.PodIP, Port: postgresPort, User: "postgres", Password: password, Database: "postgres"}
+	return postgres.Endpoint{Host: m.pod.Status.PodIP, Port: postgresPort, User: "postgres", Password: password, Database: "postgres", TLS: m.tls}
 }
 
 // superuserPassword is the superuser's password from the operator's record.

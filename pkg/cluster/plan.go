@@ -107,7 +107,8 @@ func plan(in planInput) action {
 		return action{kind: actNone, reason: "the cluster is paused"}
 	}
 	for _, rule := range []func(planInput) (action, bool){
-		planCredentials, // plan_secrets.go
+		planCredentials,  // plan_secrets.go
+		planCertificates, // plan_tls.go
 		planServices,
 		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
@@ -117,12 +118,14 @@ func plan(in planInput) action {
 		planPrimary,
 		planDrain,            // plan_drain.go: before the primary's node is emptied
 		planPasswords,        // plan_secrets.go
+		planManaged,          // plan_managed.go: only its own back-off stops it, never a wait
 		planDisruptionBudget, // plan_drain.go: before the waits of members coming up
 		planMissingPods,
 		planScale,
 		planStuckReplicas,
 		planReplication,
-		planRepoint, // repoint.go
+		planRepoint,             // repoint.go
+		planRefreshCertificates, // tls_refresh.go
 		planVolumes,
 		planParameters,
 		planRoll,

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,7 +42,7 @@ func planCredentials(in planInput) (action, bool) {
 		return action{kind: actRestoreSecret, phase: keptPhase(in.cluster), reason: fmt.Sprintf(
 			"Secret %s is missing: recreating it with the password role %s has", r.secret(name), r.name)}, true
 	}
-	if su := in.obs.secrets[SuperuserSecretName(name)]; connectionDetailsStale(in.cluster, su, cr.record.superuser) {
+	if su := in.obs.secrets[SuperuserSecretName(name)]; connectionDetailsStale(in.cluster, su, cr.record.superuser) || caStale(su, in.obs.tls.serverBundle) {
 		return action{kind: actRestoreSecret, phase: keptPhase(in.cluster), reason: fmt.Sprintf("updating the connection details (uri) in Secret %s", su.Name)}, true
 	}
 	return action{}, false
@@ -204,4 +205,10 @@ func connectionDetailsStale(pgc *v1alpha1.PostgresCluster, s *corev1.Secret, rec
 		}
 	}
 	return false
+}
+
+// caStale reports whether a connection Secret lacks the CA clients verify
+// the servers with (known once the certificates exist).
+func caStale(s *corev1.Secret, ca []byte) bool {
+	return s != nil && len(ca) > 0 && !bytes.Equal(s.Data[caCertKey], ca)
 }

@@ -45,6 +45,7 @@ func testMember(pgc *v1alpha1.PostgresCluster, ord int32, opts ...memberOpt) *me
 	m.pvc = buildPVC(pgc, name)
 	m.pod = buildPod(pgc, memberPod{Name: name, Role: RoleReplica, Bootstrap: BootstrapClone, Image: testImage})
 	m.pod.UID = types.UID("uid-" + name)
+	m.pod.Annotations[CertificatesAnnotation] = testCertificatesVersion(pgc) // tls_fixture_test.go
 	for _, o := range opts {
 		o(m)
 	}

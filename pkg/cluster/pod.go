@@ -118,6 +118,7 @@ func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Contai
 			{Name: "shm", MountPath: "/dev/shm"},
 			{Name: "podinfo", MountPath: podinfoDir, ReadOnly: true},
 			{Name: "credentials", MountPath: secretsDir, ReadOnly: true},
+			tlsPodMount(), // tls_pod.go
 		}, backupMounts...),
 	}
 }
@@ -130,11 +131,12 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 		{Name: "POD_NAME", Value: m.Name},
 		{Name: "BOOTSTRAP", Value: m.Bootstrap},
 		{Name: "PRIMARY_HOST", Value: RWServiceName(pgc.Name)},
-		{Name: "PRIMARY_CONNINFO", Value: primaryConninfo(RWServiceName(pgc.Name), m.Name)},
+		{Name: "PRIMARY_CONNINFO", Value: tlsConninfo(pgc, RWServiceName(pgc.Name), m.Name)},
 		{Name: "SLOT_NAME", Value: postgres.SlotName(m.Name)},
 		{Name: "REPLICATION_USER", Value: replicationUser},
 		{Name: "VOLUME_SOCKET_DIR", Value: volumeSocketDir},
 	}
+	env = append(env, tlsEnv(pgc)...)       // tls_pod.go
 	env = append(env, backupEnv(pgc, m)...) // backup_pod.go
 	params := autoConf(desiredParameters(pgc))
 	if m.Bootstrap == BootstrapInitdb {
@@ -181,6 +183,7 @@ func memberVolumes(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.Volume {
 			Items: []corev1.DownwardAPIVolumeFile{{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}},
 		}}},
 		credentialsVolume(pgc),
+		tlsPodVolume(pgc), // tls_pod.go
 	}, backup...)
 }
 

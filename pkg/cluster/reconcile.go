@@ -43,6 +43,7 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	pgc = c.freshest(pgc)
 	want := computeStatus(pgc, obs, act, actErr)
 	c.observeMetrics(pgc, obs, &want) // metrics.go
+	c.collectStats(ctx, obs)          // stats.go: off the pass
 	if err := c.updateStatus(ctx, pgc, want); err != nil {
 		return progressed, err
 	}

@@ -263,7 +263,11 @@ func memberIP(ord int32) string { return fmt.Sprintf("10.0.0.%d", ord) }
 var worldRoles = map[string]dbfake.Role{
 	"postgres":      {Login: true, Password: "pw"},
 	replicationUser: {Login: true, Replication: true, Password: "pw"},
+	"app":           {Login: true, Password: "pw", ConnectionLimit: -1},
 }
+
+// worldDatabases: the application's database, as declared by default.
+var worldDatabases = map[string]dbfake.Database{"app": {Owner: "app"}}
 
 // newWorld stores pgc, its Secrets (user Secrets and the operator's record
 // of the passwords, all in agreement), its Services and the members (their
@@ -288,10 +292,12 @@ func newWorldOf(t *testing.T, pgc *v1alpha1.PostgresCluster, withPDB bool, ms ..
 		buildSuperuserSecret(pgc, "pw"), buildReplicationSecret(pgc, "pw"),
 		buildServices(pgc)[0], buildServices(pgc)[1],
 		buildCredentialsSecret(pgc, passwords{superuser: "pw", replication: "pw"}),
+		buildAppSecret(pgc, "pw", nil),
 	}
 	if withPDB {
 		objects = append(objects, buildPDB(pgc))
 	}
+	objects = withTLSSecrets(t, pgc, objects) // tls_fixture_test.go
 	log := &opLog{hosts: map[string]string{}}
 	for _, m := range ms {
 		if m.pod != nil {
@@ -311,7 +317,7 @@ func newWorldOf(t *testing.T, pgc *v1alpha1.PostgresCluster, withPDB bool, ms ..
 	for _, m := range ms {
 		if m.db != nil && m.pod != nil {
 			// What initdb or the clone left in postgresql.auto.conf.
-			f.db.Add(m.pod.Status.PodIP, dbfake.Server{Status: *m.db, Parameters: desiredParameters(pgc), Roles: worldRoles})
+			f.db.Add(m.pod.Status.PodIP, dbfake.Server{Status: *m.db, Parameters: desiredParameters(pgc), Roles: worldRoles, Databases: worldDatabases})
 		}
 	}
 	f.c.cfg.Postgres = recordingPG{Client: f.db, log: log}

@@ -22,14 +22,30 @@ func primaryConninfo(host, member string) string {
 		host, postgresPort, replicationUser, member, runDir)
 }
 
-// conninfoHost is the host of a primary_conninfo value, or "".
+// tlsConninfo is primaryConninfo over TLS, the primary verified as every
+// member's libpq does it (member.sh): host is what the certificate is
+// checked against; a standby pointed at an address gets it as hostaddr.
+func tlsConninfo(pgc *v1alpha1.PostgresCluster, addr, member string) string {
+	host := addr
+	if addr != RWServiceName(pgc.Name) {
+		host = memberServerName(pgc) + " hostaddr=" + addr
+	}
+	return primaryConninfo(host, member) + fmt.Sprintf(" sslmode=verify-full sslrootcert=%[1]s/ca.crt sslcert=%[1]s/client.crt sslkey=%[1]s/client.key", tlsDir)
+}
+
+// conninfoHost is the address a primary_conninfo value leads to (its
+// hostaddr, else its host), or "".
 func conninfoHost(conninfo string) string {
+	var host string
 	for _, f := range strings.Fields(conninfo) {
-		if h, ok := strings.CutPrefix(f, "host="); ok {
+		if h, ok := strings.CutPrefix(f, "hostaddr="); ok {
 			return h
 		}
+		if h, ok := strings.CutPrefix(f, "host="); ok {
+			host = h
+		}
 	}
-	return ""
+	return host
 }
 
 // repointReplicas sends every other running standby straight to the new
@@ -46,7 +62,7 @@ func (c *Cluster) repointReplicas(ctx context.Context, pgc *v1alpha1.PostgresClu
 		if o == primary || !o.running() || o.db == nil || !o.db.InRecovery {
 			continue
 		}
-		if err := c.pointAt(ctx, o, pw, primary.pod.Status.PodIP); err != nil {
+		if err := c.pointAt(ctx, pgc, o, pw, primary.pod.Status.PodIP); err != nil {
 			klog.FromContext(ctx).V(2).Info("Could not repoint a standby at the new primary; it follows -rw", "member", o.name, "err", err)
 		}
 	}
@@ -86,13 +102,17 @@ func (c *Cluster) repoint(ctx context.Context, pgc *v1alpha1.PostgresCluster, ob
 	if m == nil || !m.running() || !ok {
 		return fmt.Errorf("member %s is not running", act.member)
 	}
-	return c.pointAt(ctx, m, pw, RWServiceName(pgc.Name))
+	return c.pointAt(ctx, pgc, m, pw, RWServiceName(pgc.Name))
 }
 
 // pointAt sets the standby's primary_conninfo to stream from host; the
 // reload that follows restarts its WAL receiver there.
-func (c *Cluster) pointAt(ctx context.Context, standby *member, password, host string) error {
-	set := map[string]string{"primary_conninfo": primaryConninfo(host, standby.name)}
+func (c *Cluster) pointAt(ctx context.Context, pgc *v1alpha1.PostgresCluster, standby *member, password, host string) error {
+	conninfo := primaryConninfo(host, standby.name)
+	if standby.tls != nil { // a pod from before TLS has no certificates to verify with
+		conninfo = tlsConninfo(pgc, host, standby.name)
+	}
+	set := map[string]string{"primary_conninfo": conninfo}
 	_, err := c.cfg.Postgres.SetParameters(ctx, endpoint(standby, password), set, nil)
 	return err
 }

@@ -31,18 +31,34 @@ func newPassword() (string, error) {
 // the primary through the -rw Service.
 func buildSuperuserSecret(pgc *v1alpha1.PostgresCluster, password string) *corev1.Secret {
 	host := fmt.Sprintf("%s.%s.svc", RWServiceName(pgc.Name), pgc.Namespace)
-	uri := url.URL{
-		Scheme: "postgresql",
-		User:   url.UserPassword("postgres", password),
-		Host:   fmt.Sprintf("%s:%d", host, postgresPort),
-		Path:   "/postgres",
-	}
 	s := buildSecret(pgc, SuperuserSecretName(pgc.Name), "postgres", password)
-	s.Data["host"] = []byte(host)
-	s.Data["port"] = []byte(fmt.Sprint(postgresPort))
-	s.Data["dbname"] = []byte("postgres")
-	s.Data["uri"] = []byte(uri.String())
+	for k, v := range connectionDetails(host, "postgres", password, "postgres") {
+		s.Data[k] = v
+	}
 	return s
+}
+
+// connectionSSLMode is the sslmode of the connection Secrets' URIs:
+// encrypted, and usable as is. To also verify the server, a client uses
+// the Secret's ca.crt with sslmode=verify-full (the README shows how).
+const connectionSSLMode = "require"
+
+// connectionDetails are a connection Secret's keys besides the password:
+// host, port, dbname, sslmode, and ready-made uri and jdbc-uri.
+func connectionDetails(host, user, password, dbname string) map[string][]byte {
+	hostPort := fmt.Sprintf("%s:%d", host, postgresPort)
+	uri := url.URL{Scheme: "postgresql", User: url.UserPassword(user, password), Host: hostPort,
+		Path: "/" + dbname, RawQuery: "sslmode=" + connectionSSLMode}
+	jdbc := url.URL{Scheme: "jdbc:postgresql", Host: hostPort, Path: "/" + dbname,
+		RawQuery: url.Values{"user": {user}, "password": {password}, "sslmode": {connectionSSLMode}}.Encode()}
+	return map[string][]byte{
+		"host":     []byte(host),
+		"port":     []byte(fmt.Sprint(postgresPort)),
+		"dbname":   []byte(dbname),
+		"sslmode":  []byte(connectionSSLMode),
+		"uri":      []byte(uri.String()),
+		"jdbc-uri": []byte(jdbc.String()),
+	}
 }
 
 // buildReplicationSecret carries the replication user's password.

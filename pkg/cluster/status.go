@@ -19,7 +19,9 @@ func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	if equality.Semantic.DeepEqual(pgc.Status, want) {
 		return nil
 	}
-	c.announceArchiving(pgc, pgc.Status.Conditions, want.Conditions) // backup_status.go
+	c.announceArchiving(pgc, pgc.Status.Conditions, want.Conditions)    // backup_status.go
+	c.announceCertificates(pgc, pgc.Status.Conditions, want.Conditions) // tls_status.go
+	c.announceManaged(pgc, &pgc.Status, &want)                          // status_managed.go
 	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
 		// Fields owned by actions (initialized, ordinals) keep the stored value.
 		want.Initialized = st.Initialized || want.Initialized
@@ -93,6 +95,8 @@ func computeStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, 
 	setPasswordsCondition(&st, pgc, obs)    // status_secrets.go
 	setSafetyConditions(&st, pgc, obs, act) // safety_notices.go
 	setBackupStatus(&st, pgc, obs)          // backup_status.go
+	setTLSStatus(&st, pgc, obs)             // tls_status.go
+	setManagedStatus(&st, pgc, obs)         // status_managed.go
 	keepTransitionTimes(&st, pgc.Status.Conditions)
 	return st
 }
@@ -149,7 +153,7 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 			return v1alpha1.PhaseRecovering
 		}
 		return v1alpha1.PhaseScaling
-	case act.kind == actSyncReplication || act.kind == actApplyParams:
+	case act.kind == actSyncReplication || act.kind == actApplyParams || isManagedAction(act.kind):
 		// SQL housekeeping of a few milliseconds; the phase stays as it was
 		// (rolling members that need a restart shows Updating).
 		if st := pgc.Status.Phase; st != "" && st != v1alpha1.PhaseCreating {

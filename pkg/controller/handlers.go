@@ -39,7 +39,7 @@ func (c *Controller) addHandlers(inf NamespaceInformers) ([]cache.DoneChecker, e
 		{inf.Pods.Informer(), children},
 		{inf.PVCs.Informer(), children},
 		{inf.Services.Informer(), children},
-		{inf.Secrets.Informer(), children},
+		{inf.Secrets.Informer(), c.secretHandlers()}, // secrets.go
 		{inf.ConfigMaps.Informer(), children},
 		{inf.PDBs.Informer(), children},
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // PostgreSQL's metrics come from what each cluster actor already observes
@@ -47,6 +49,10 @@ type MemberSample struct {
 	// when LagKnown (a replica, with the primary probed too).
 	LagBytes int64
 	LagKnown bool
+	// Stats is nil until the member's statistics were read (pgstats.go),
+	// Custom the custom queries that answered with them (custom.go).
+	Stats  *postgres.MemberStats
+	Custom []postgres.CustomResult
 }
 
 // ArchiveSample is the primary's WAL archiver (pg_stat_archiver and the

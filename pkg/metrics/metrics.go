@@ -2,7 +2,8 @@
 // it serves on --metrics-addr: the operator's own (reconcile passes,
 // actions, failovers, switchovers, leadership), client-go's (workqueues and
 // API requests) and PostgreSQL's, as the cluster actors observe it without
-// an agent in the pods (clusters.go).
+// an agent in the pods (clusters.go; pgstats.go and custom.go for the
+// members' statistics and the custom queries).
 //
 // Nothing here knows pkg/cluster: cmd/postgres-operator hands the actors'
 // measurements over.
@@ -25,6 +26,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 	*operatorMetrics
 	clusters *clusterCollector
+	*statsErrors
 	queues   *queueProvider
 	requests *requestMetrics
 }
@@ -36,6 +38,7 @@ func New() *Metrics {
 		reg:             prometheus.NewRegistry(),
 		operatorMetrics: newOperatorMetrics(),
 		clusters:        newClusterCollector(),
+		statsErrors:     newStatsErrors(),
 		queues:          newQueueProvider(),
 		requests:        newRequestMetrics(),
 	}
@@ -43,8 +46,11 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.clusters,
+		statsCollector{m.clusters},  // pgstats.go
+		customCollector{m.clusters}, // custom.go
 	)
 	m.operatorMetrics.register(m.reg)
+	m.statsErrors.register(m.reg)
 	m.queues.register(m.reg)
 	m.requests.register(m.reg)
 	return m

@@ -54,10 +54,24 @@ type Client interface {
 	SetPassword(ctx context.Context, ep Endpoint, role, password string) error
 	// Archiver reads a primary's WAL archiving state (archiver.go).
 	Archiver(ctx context.Context, ep Endpoint, statusDir string) (ArchiverStatus, error)
+	// Stats reads the instance's statistics for the metrics (stats.go).
+	Stats(ctx context.Context, ep Endpoint) (MemberStats, error)
+	// CustomQueries runs the administrator's metric queries, read-only,
+	// and answers each (custom.go).
+	CustomQueries(ctx context.Context, ep Endpoint, qs []CustomQuery) []CustomResult
 
 	// RoleHasPassword reports whether the role's stored SCRAM verifier was
 	// made from password; the check runs here, not on the server.
 	RoleHasPassword(ctx context.Context, ep Endpoint, role, password string) (bool, error)
+
+	// Declared roles and databases (managed*.go) and init scripts (script.go).
+	ReadCatalog(ctx context.Context, ep Endpoint, roles, databases []string) (Catalog, error)
+	EnsureManagedRole(ctx context.Context, ep Endpoint, role ManagedRole, password string) error
+	DropManagedRole(ctx context.Context, ep Endpoint, role string) error
+	EnsureDatabase(ctx context.Context, ep Endpoint, name, owner string) error
+	EnsureExtensions(ctx context.Context, ep Endpoint, database string, extensions []string) error
+	DropDatabase(ctx context.Context, ep Endpoint, name string, withData bool) error
+	RunScript(ctx context.Context, ep Endpoint, database, script string) error
 }
 
 // Status is what Probe reports about one instance.

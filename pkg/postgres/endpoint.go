@@ -18,6 +18,23 @@ type Endpoint struct {
 	User     string // "postgres" when empty
 	Password string `json:"-"`
 	Database string // "postgres" when empty
+	// TLS, when set, makes the connection verify the server (verify-full)
+	// and present a client certificate; nil connects in plain text, for
+	// members started before TLS existed.
+	TLS *TLS `json:"-"`
+}
+
+// TLS is what verifies a member and authenticates the operator to it.
+// Host stays the pod's IP (hostaddr); the certificate is checked against
+// ServerName, a name every member's certificate carries.
+type TLS struct {
+	ServerName string
+	RootCAs    []byte // PEM bundle the server's certificate must chain to
+	Cert, Key  []byte // PEM client certificate and key; empty: none
+	// SkipVerify encrypts without checking the server (sslmode=require):
+	// the operator's way to keep control of a cluster whose certificate
+	// is wrong, which it reports instead.
+	SkipVerify bool
 }
 
 // Address is "host:port", the form used in errors and logs.
@@ -58,24 +75,20 @@ func (e Endpoint) database() string {
 // dsn builds a lib/pq key=value connection string. Every value is quoted, so
 // passwords with spaces, quotes or backslashes survive.
 //
-// sslmode=disable: the operator talks to pods over the cluster network and
-// the members do not have server certificates yet. Switch to verify-full
-// once they do.
-//
 // statementTimeout becomes the session's statement_timeout (0 = none), sent
 // in the startup packet so it costs no extra round trip.
 func (e Endpoint) dsn(connectTimeout, statementTimeout time.Duration) string {
-	kv := []struct{ k, v string }{
-		{"host", e.Host},
+	kv := []kv{
+		{"host", e.serverName()},
 		{"port", strconv.Itoa(e.port())},
 		{"user", e.user()},
 		{"password", e.Password},
 		{"dbname", e.database()},
-		{"sslmode", "disable"},
 		{"connect_timeout", strconv.Itoa(ceilSeconds(connectTimeout))},
 		{"application_name", "postgres-operator"},
 		{"statement_timeout", strconv.FormatInt(statementTimeout.Milliseconds(), 10)},
 	}
+	kv = append(kv, e.tlsParams()...)
 	var b strings.Builder
 	for i, p := range kv {
 		if i > 0 {
@@ -100,4 +113,34 @@ func quoteDSNValue(v string) string {
 func ceilSeconds(d time.Duration) int {
 	s := int((d + time.Second - 1) / time.Second)
 	return max(s, 1)
+}
+
+type kv struct{ k, v string }
+
+// tlsParams: with TLS, host names the certificate and hostaddr the pod;
+// the PEM travels inline (sslinline), so no file is written. Without,
+// sslmode=disable.
+func (e Endpoint) tlsParams() []kv {
+	if e.TLS == nil {
+		return []kv{{"sslmode", "disable"}}
+	}
+	out := []kv{{"hostaddr", e.Host}, {"sslmode", "verify-full"}, {"sslinline", "true"}}
+	if e.TLS.SkipVerify {
+		out[1].v = "require"
+	} else {
+		out = append(out, kv{"sslrootcert", string(e.TLS.RootCAs)})
+	}
+	if len(e.TLS.Cert) > 0 {
+		out = append(out, kv{"sslcert", string(e.TLS.Cert)}, kv{"sslkey", string(e.TLS.Key)})
+	}
+	return out
+}
+
+// serverName is libpq's host: the address itself, or with TLS the name
+// the certificate is checked against (hostaddr then holds the address).
+func (e Endpoint) serverName() string {
+	if e.TLS == nil {
+		return e.Host
+	}
+	return e.TLS.ServerName
 }

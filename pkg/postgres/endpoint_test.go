@@ -66,3 +66,24 @@ func TestEndpointNeverPrintsPassword(t *testing.T) {
 	assert.Equal(t, "postgres@10.0.0.7:5432/postgres", ep.String())
 	assert.Equal(t, "[fd00::1]:5433", Endpoint{Host: "fd00::1", Port: 5433}.Address())
 }
+
+func TestDSNWithTLSVerifiesTheNameAndDialsTheAddress(t *testing.T) {
+	ep := Endpoint{Host: "10.244.0.7", Password: "pw", TLS: &TLS{ServerName: "pg-rw.ns.svc",
+		RootCAs: []byte("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"), Cert: []byte("C"), Key: []byte("K")}}
+	cfg, err := pq.NewConfig(ep.dsn(2*time.Second, 0))
+	require.NoError(t, err)
+	assert.Equal(t, "pg-rw.ns.svc", cfg.Host)
+	assert.Equal(t, "10.244.0.7", cfg.Hostaddr.String())
+	assert.Equal(t, pq.SSLModeVerifyFull, cfg.SSLMode)
+	assert.True(t, cfg.SSLInline)
+	assert.Contains(t, cfg.SSLRootCert, "BEGIN CERTIFICATE")
+	assert.Equal(t, "C", cfg.SSLCert)
+	assert.NotContains(t, ep.String(), "pw")
+}
+
+func TestDSNWithoutTLSIsPlainText(t *testing.T) {
+	cfg, err := pq.NewConfig(Endpoint{Host: "10.244.0.7"}.dsn(time.Second, 0))
+	require.NoError(t, err)
+	assert.Equal(t, "10.244.0.7", cfg.Host)
+	assert.Equal(t, pq.SSLModeDisable, cfg.SSLMode)
+}

@@ -79,6 +79,7 @@ metadata:
 spec:
   size: %d
   postgresVersion: 15
+  superuserAccess: true
   storage:
     size: 1Gi
   replication:

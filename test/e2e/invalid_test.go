@@ -77,7 +77,7 @@ func TestDeletionProtection(t *testing.T) {
 	manifest := `apiVersion: postgres-operator.dev/v1alpha1
 kind: PostgresCluster
 metadata: {name: kept}
-spec: {size: 1, postgresVersion: 15, storage: {size: 1Gi}, paused: true, deletionProtection: true}
+spec: {size: 1, postgresVersion: 15, superuserAccess: true, storage: {size: 1Gi}, paused: true, deletionProtection: true}
 `
 	off := `{"spec":{"deletionProtection":false}}`
 	f.KubectlOK(t, manifest, "-n", ns, "apply", "-f", "-")

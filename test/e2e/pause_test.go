@@ -24,7 +24,7 @@ func TestPausedClusterWaits(t *testing.T) {
 apiVersion: postgres-operator.dev/v1alpha1
 kind: PostgresCluster
 metadata: {name: held}
-spec: {size: 1, postgresVersion: 15, storage: {size: 1Gi}, paused: true}
+spec: {size: 1, postgresVersion: 15, superuserAccess: true, storage: {size: 1Gi}, paused: true}
 `, "-n", ns, "apply", "-f", "-")
 	framework.Eventually(t, time.Minute, "Paused condition", func() (bool, error) {
 		pgc := f.Cluster(t, ns, "held")

@@ -40,8 +40,18 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &postgresv1alpha1.BackupStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("BootstrapSpec"):
 		return &postgresv1alpha1.BootstrapSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DatabaseSpec"):
+		return &postgresv1alpha1.DatabaseSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("FailoverSpec"):
 		return &postgresv1alpha1.FailoverSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("InitdbSpec"):
+		return &postgresv1alpha1.InitdbSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("InitSQLStatus"):
+		return &postgresv1alpha1.InitSQLStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("LocalSecretReference"):
+		return &postgresv1alpha1.LocalSecretReferenceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ManagedStatus"):
+		return &postgresv1alpha1.ManagedStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MembersStatus"):
 		return &postgresv1alpha1.MembersStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MemberStatus"):
@@ -68,10 +78,18 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &postgresv1alpha1.RecoveryTargetApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ReplicationSpec"):
 		return &postgresv1alpha1.ReplicationSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RoleSpec"):
+		return &postgresv1alpha1.RoleSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SecretName"):
 		return &postgresv1alpha1.SecretNameApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SQLRef"):
+		return &postgresv1alpha1.SQLRefApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("StorageSpec"):
 		return &postgresv1alpha1.StorageSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("TLSSpec"):
+		return &postgresv1alpha1.TLSSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("TLSStatus"):
+		return &postgresv1alpha1.TLSStatusApplyConfiguration{}
 
 	}
 	return nil

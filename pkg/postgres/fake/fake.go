@@ -42,6 +42,10 @@ type Server struct {
 	Slots map[string]postgres.Slot
 	// Archiver is what Archiver reports.
 	Archiver postgres.ArchiverStatus
+	// Stats is what Stats reports (InRecovery comes from Status), and
+	// Custom the rows CustomQueries returns, by query name (stats.go).
+	Stats  postgres.MemberStats
+	Custom map[string][]postgres.CustomRow
 	// Parameters is postgresql.auto.conf: what SetParameters wrote.
 	Parameters map[string]string
 	// Rejects makes SetParameters refuse a setting, as the server refuses a
@@ -50,6 +54,9 @@ type Server struct {
 	Rejects map[string]string
 	// Roles by name; EnsureRole and SetPassword maintain it.
 	Roles map[string]Role
+	// Databases by name, and the scripts RunScript committed (managed.go).
+	Databases map[string]Database
+	Scripts   []string
 	// PromoteErr, if set, is returned by Promote on a standby, which then
 	// stays a standby.
 	PromoteErr error
@@ -62,6 +69,11 @@ type Server struct {
 type Role struct {
 	Login, Replication bool
 	Password           string // plaintext, for assertions only
+	// The attributes of declared roles (managed.go). ConnectionLimit -1
+	// is none, as in pg_roles.
+	CreateDB, CreateRole, Superuser bool
+	ConnectionLimit                 int32
+	InRoles                         []string
 }
 
 // Call records one method call; Args holds names (slot, role, parameters),
@@ -386,7 +398,12 @@ func clone(s Server) Server {
 	s.Parameters = cloneMap(s.Parameters)
 	s.Rejects = cloneMap(s.Rejects)
 	s.Roles = cloneMap(s.Roles)
+	s.Databases = cloneMap(s.Databases)
+	s.Scripts = slices.Clone(s.Scripts)
 	s.Errors = cloneMap(s.Errors)
+	s.Stats.Connections = maps.Clone(s.Stats.Connections)
+	s.Stats.SlotRetainedWAL = maps.Clone(s.Stats.SlotRetainedWAL)
+	s.Custom = cloneMap(s.Custom)
 	return s
 }
 

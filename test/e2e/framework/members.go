@@ -34,6 +34,7 @@ metadata:
 spec:
   size: %d
   postgresVersion: 15
+  superuserAccess: true
   storage:
     size: 1Gi
 %s`, name, size, extra)

@@ -97,7 +97,12 @@ type SecretName struct {
 }
 
 // BootstrapSpec says how the first member's database is made.
+// +kubebuilder:validation:XValidation:rule="!(has(self.initdb) && has(self.recovery))",message="bootstrap takes initdb or recovery, not both"
 type BootstrapSpec struct {
+	// Initdb makes a new database (the default): with it the application's
+	// database, its owner and scripts to run once (roles.go).
+	// +optional
+	Initdb *InitdbSpec `json:"initdb,omitempty"`
 	// Recovery restores the database from another cluster's backups
 	// instead of running initdb: a clone, a point-in-time recovery or a
 	// recovery after every volume of the source was lost.

@@ -62,6 +62,8 @@ var OwnedParameters = []string{
 	"archive_mode", "archive_command", "archive_library",
 	// Authentication: the Secrets hold SCRAM verifiers.
 	"password_encryption",
+	// TLS: the operator's certificates (member.sh, tls_pod.go).
+	"ssl", "ssl_cert_file", "ssl_key_file", "ssl_ca_file",
 }
 
 var parameterNameRE = regexp.MustCompile(ParameterNamePattern)

@@ -34,6 +34,9 @@ const (
 	// ConditionPasswordsInSync is True when the roles have the passwords in
 	// the superuser and replication Secrets.
 	ConditionPasswordsInSync = "PasswordsInSync"
+	// ConditionCertificatesReady: the server and client certificates are
+	// valid, signed by the cluster's CA and not about to expire.
+	ConditionCertificatesReady = "CertificatesReady"
 )
 
 // PostgresClusterStatus is the observed state of a PostgresCluster.
@@ -96,11 +99,27 @@ type PostgresClusterStatus struct {
 	// Backup reports backups and WAL archiving (when spec.backup is set).
 	// +optional
 	Backup *BackupStatus `json:"backup,omitempty"`
+	// TLS reports the certificates the members serve with.
+	// +optional
+	TLS *TLSStatus `json:"tls,omitempty"`
 	// MemberStatuses details each member.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	MemberStatuses []MemberStatus `json:"memberStatuses,omitempty"`
+	// Roles reports each declared role and the application's owner.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Roles []ManagedStatus `json:"roles,omitempty"`
+	// Databases reports each declared database and the application's.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Databases []ManagedStatus `json:"databases,omitempty"`
+	// InitSQL reports the databaseInitSQL scripts.
+	// +optional
+	InitSQL *InitSQLStatus `json:"initSQL,omitempty"`
 }
 
 // MembersStatus lists member names by readiness.

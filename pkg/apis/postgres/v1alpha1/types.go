@@ -27,6 +27,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.bootstrap) || !has(self.spec.bootstrap.recovery) || has(self.spec.bootstrap.recovery.source.path)",message="spec.bootstrap.recovery.source.path is required: the path of the source cluster's backups (by default /<namespace>/<source cluster name>)"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters so that every derived name (<name>-<ordinal>-data, <name>-replication) fits in 63"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must start with a letter and contain only lowercase letters, digits and '-' (it names Services)"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.databases) || self.spec.databases.all(d, !has(d.owner) || d.owner == 'postgres' || d.owner == (has(self.spec.bootstrap) && has(self.spec.bootstrap.initdb) && has(self.spec.bootstrap.initdb.owner) ? self.spec.bootstrap.initdb.owner : 'app') || (has(self.spec.roles) && self.spec.roles.exists(r, r.name == d.owner && (!has(r.ensure) || r.ensure == 'present'))))",message="databases: each owner must be postgres, the application's owner (spec.bootstrap.initdb.owner, default app) or a present role of spec.roles"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.roles) || self.spec.roles.all(r, !has(r.passwordSecret) || r.name != (has(self.spec.bootstrap) && has(self.spec.bootstrap.initdb) && has(self.spec.bootstrap.initdb.owner) ? self.spec.bootstrap.initdb.owner : 'app'))",message="roles: the application's owner takes its password from Secret <cluster>-app, not from a passwordSecret"
 type PostgresCluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -85,7 +87,7 @@ type PostgresClusterSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=200
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[a-z_][a-z0-9_]{0,62}([.][a-z_][a-z0-9_]{0,62})?$'))`,message=`parameters: names must be lowercase PostgreSQL setting names: letters, digits and '_', at most 63 characters, with at most one '.' (as in pg_stat_statements.max)`
-	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['listen_addresses', 'port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'cluster_name', 'wal_level', 'wal_log_hints', 'hot_standby', 'primary_conninfo', 'primary_slot_name', 'synchronous_standby_names', 'promote_trigger_file', 'recovery_target_timeline', 'restore_command', 'archive_cleanup_command', 'recovery_end_command', 'recovery_target', 'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_inclusive', 'recovery_target_action', 'archive_mode', 'archive_command', 'archive_library', 'password_encryption']))`,message=`parameters may not set settings the operator owns: listen_addresses, port, unix_socket_directories, data_directory, config_file, hba_file, ident_file, external_pid_file, cluster_name, wal_level, wal_log_hints, hot_standby, primary_conninfo, primary_slot_name, synchronous_standby_names, promote_trigger_file, recovery_target_timeline, restore_command, archive_cleanup_command, recovery_end_command, recovery_target, recovery_target_lsn, recovery_target_name, recovery_target_time, recovery_target_xid, recovery_target_inclusive, recovery_target_action, archive_mode, archive_command, archive_library, password_encryption`
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['listen_addresses', 'port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'cluster_name', 'wal_level', 'wal_log_hints', 'hot_standby', 'primary_conninfo', 'primary_slot_name', 'synchronous_standby_names', 'promote_trigger_file', 'recovery_target_timeline', 'restore_command', 'archive_cleanup_command', 'recovery_end_command', 'recovery_target', 'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_inclusive', 'recovery_target_action', 'archive_mode', 'archive_command', 'archive_library', 'password_encryption', 'ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file']))`,message=`parameters may not set settings the operator owns: listen_addresses, port, unix_socket_directories, data_directory, config_file, hba_file, ident_file, external_pid_file, cluster_name, wal_level, wal_log_hints, hot_standby, primary_conninfo, primary_slot_name, synchronous_standby_names, promote_trigger_file, recovery_target_timeline, restore_command, archive_cleanup_command, recovery_end_command, recovery_target, recovery_target_lsn, recovery_target_name, recovery_target_time, recovery_target_xid, recovery_target_inclusive, recovery_target_action, archive_mode, archive_command, archive_library, password_encryption, ssl, ssl_cert_file, ssl_key_file, ssl_ca_file`
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !self[k].matches('[[:cntrl:]]'))`,message=`parameters: values may not contain control characters such as a newline`
 	Parameters map[string]ParameterValue `json:"parameters,omitempty"`
 
@@ -111,11 +113,39 @@ type PostgresClusterSpec struct {
 	// +optional
 	Backup *BackupSpec `json:"backup,omitempty"`
 
+	// TLS chooses where the certificates come from. TLS is always on.
+	// +optional
+	TLS TLSSpec `json:"tls,omitempty"`
+
+	// SuperuserAccess lets the postgres superuser log in over TCP with its
+	// password (from the <cluster>-superuser Secret). Off by default: the
+	// superuser then logs in only over the members' local socket
+	// (`kubectl pgc psql`, `kubectl exec`) or with the client certificate
+	// the operator itself uses.
+	// +optional
+	SuperuserAccess bool `json:"superuserAccess,omitempty"`
+
 	// Bootstrap says how the database is made: initdb (default) or
 	// recovery from backups. It cannot change after creation.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="bootstrap is immutable: it only matters when the cluster is created"
 	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
+
+	// Roles the operator creates and keeps as declared on the primary
+	// (roles.go).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(r, self.exists_one(o, o.name.replace('_', '-') == r.name.replace('_', '-')))",message="roles: two names may not differ only by '_' and '-': they would share the generated Secret <cluster>-role-<name>"
+	Roles []RoleSpec `json:"roles,omitempty"`
+
+	// Databases the operator creates and keeps as declared (roles.go).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Databases []DatabaseSpec `json:"databases,omitempty"`
 }
 
 // StorageSpec describes each member's PersistentVolumeClaim.

@@ -23,6 +23,9 @@ package v1alpha1
 //
 // BootstrapSpec says how the first member's database is made.
 type BootstrapSpecApplyConfiguration struct {
+	// Initdb makes a new database (the default): with it the application's
+	// database, its owner and scripts to run once (roles.go).
+	Initdb *InitdbSpecApplyConfiguration `json:"initdb,omitempty"`
 	// Recovery restores the database from another cluster's backups
 	// instead of running initdb: a clone, a point-in-time recovery or a
 	// recovery after every volume of the source was lost.
@@ -33,6 +36,14 @@ type BootstrapSpecApplyConfiguration struct {
 // apply.
 func BootstrapSpec() *BootstrapSpecApplyConfiguration {
 	return &BootstrapSpecApplyConfiguration{}
+}
+
+// WithInitdb sets the Initdb field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Initdb field is set to the value of the last call.
+func (b *BootstrapSpecApplyConfiguration) WithInitdb(value *InitdbSpecApplyConfiguration) *BootstrapSpecApplyConfiguration {
+	b.Initdb = value
+	return b
 }
 
 // WithRecovery sets the Recovery field in the declarative configuration to the given value

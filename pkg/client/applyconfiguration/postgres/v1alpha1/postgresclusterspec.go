@@ -57,9 +57,22 @@ type PostgresClusterSpecApplyConfiguration struct {
 	DeletionProtection *bool `json:"deletionProtection,omitempty"`
 	// Backup turns on WAL archiving and base backups to an object store.
 	Backup *BackupSpecApplyConfiguration `json:"backup,omitempty"`
+	// TLS chooses where the certificates come from. TLS is always on.
+	TLS *TLSSpecApplyConfiguration `json:"tls,omitempty"`
+	// SuperuserAccess lets the postgres superuser log in over TCP with its
+	// password (from the <cluster>-superuser Secret). Off by default: the
+	// superuser then logs in only over the members' local socket
+	// (`kubectl pgc psql`, `kubectl exec`) or with the client certificate
+	// the operator itself uses.
+	SuperuserAccess *bool `json:"superuserAccess,omitempty"`
 	// Bootstrap says how the database is made: initdb (default) or
 	// recovery from backups. It cannot change after creation.
 	Bootstrap *BootstrapSpecApplyConfiguration `json:"bootstrap,omitempty"`
+	// Roles the operator creates and keeps as declared on the primary
+	// (roles.go).
+	Roles []RoleSpecApplyConfiguration `json:"roles,omitempty"`
+	// Databases the operator creates and keeps as declared (roles.go).
+	Databases []DatabaseSpecApplyConfiguration `json:"databases,omitempty"`
 }
 
 // PostgresClusterSpecApplyConfiguration constructs a declarative configuration of the PostgresClusterSpec type for use with
@@ -170,10 +183,52 @@ func (b *PostgresClusterSpecApplyConfiguration) WithBackup(value *BackupSpecAppl
 	return b
 }
 
+// WithTLS sets the TLS field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TLS field is set to the value of the last call.
+func (b *PostgresClusterSpecApplyConfiguration) WithTLS(value *TLSSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
+	b.TLS = value
+	return b
+}
+
+// WithSuperuserAccess sets the SuperuserAccess field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SuperuserAccess field is set to the value of the last call.
+func (b *PostgresClusterSpecApplyConfiguration) WithSuperuserAccess(value bool) *PostgresClusterSpecApplyConfiguration {
+	b.SuperuserAccess = &value
+	return b
+}
+
 // WithBootstrap sets the Bootstrap field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the Bootstrap field is set to the value of the last call.
 func (b *PostgresClusterSpecApplyConfiguration) WithBootstrap(value *BootstrapSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
 	b.Bootstrap = value
+	return b
+}
+
+// WithRoles adds the given value to the Roles field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Roles field.
+func (b *PostgresClusterSpecApplyConfiguration) WithRoles(values ...*RoleSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithRoles")
+		}
+		b.Roles = append(b.Roles, *values[i])
+	}
+	return b
+}
+
+// WithDatabases adds the given value to the Databases field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Databases field.
+func (b *PostgresClusterSpecApplyConfiguration) WithDatabases(values ...*DatabaseSpecApplyConfiguration) *PostgresClusterSpecApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithDatabases")
+		}
+		b.Databases = append(b.Databases, *values[i])
+	}
 	return b
 }

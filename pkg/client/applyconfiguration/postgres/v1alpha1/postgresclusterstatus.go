@@ -67,8 +67,16 @@ type PostgresClusterStatusApplyConfiguration struct {
 	LastSwitchover *string `json:"lastSwitchover,omitempty"`
 	// Backup reports backups and WAL archiving (when spec.backup is set).
 	Backup *BackupStatusApplyConfiguration `json:"backup,omitempty"`
+	// TLS reports the certificates the members serve with.
+	TLS *TLSStatusApplyConfiguration `json:"tls,omitempty"`
 	// MemberStatuses details each member.
 	MemberStatuses []MemberStatusApplyConfiguration `json:"memberStatuses,omitempty"`
+	// Roles reports each declared role and the application's owner.
+	Roles []ManagedStatusApplyConfiguration `json:"roles,omitempty"`
+	// Databases reports each declared database and the application's.
+	Databases []ManagedStatusApplyConfiguration `json:"databases,omitempty"`
+	// InitSQL reports the databaseInitSQL scripts.
+	InitSQL *InitSQLStatusApplyConfiguration `json:"initSQL,omitempty"`
 }
 
 // PostgresClusterStatusApplyConfiguration constructs a declarative configuration of the PostgresClusterStatus type for use with
@@ -218,6 +226,14 @@ func (b *PostgresClusterStatusApplyConfiguration) WithBackup(value *BackupStatus
 	return b
 }
 
+// WithTLS sets the TLS field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TLS field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithTLS(value *TLSStatusApplyConfiguration) *PostgresClusterStatusApplyConfiguration {
+	b.TLS = value
+	return b
+}
+
 // WithMemberStatuses adds the given value to the MemberStatuses field in the declarative configuration
 // and returns the receiver, so that objects can be build by chaining "With" function invocations.
 // If called multiple times, values provided by each call will be appended to the MemberStatuses field.
@@ -228,5 +244,39 @@ func (b *PostgresClusterStatusApplyConfiguration) WithMemberStatuses(values ...*
 		}
 		b.MemberStatuses = append(b.MemberStatuses, *values[i])
 	}
+	return b
+}
+
+// WithRoles adds the given value to the Roles field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Roles field.
+func (b *PostgresClusterStatusApplyConfiguration) WithRoles(values ...*ManagedStatusApplyConfiguration) *PostgresClusterStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithRoles")
+		}
+		b.Roles = append(b.Roles, *values[i])
+	}
+	return b
+}
+
+// WithDatabases adds the given value to the Databases field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Databases field.
+func (b *PostgresClusterStatusApplyConfiguration) WithDatabases(values ...*ManagedStatusApplyConfiguration) *PostgresClusterStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithDatabases")
+		}
+		b.Databases = append(b.Databases, *values[i])
+	}
+	return b
+}
+
+// WithInitSQL sets the InitSQL field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the InitSQL field is set to the value of the last call.
+func (b *PostgresClusterStatusApplyConfiguration) WithInitSQL(value *InitSQLStatusApplyConfiguration) *PostgresClusterStatusApplyConfiguration {
+	b.InitSQL = value
 	return b
 }
