@@ -48,9 +48,11 @@ func TestTLSByDefault(t *testing.T) {
 	for svc, ip := range map[string]string{"sec-rw": rw, "sec-ro": ro} {
 		conn := fmt.Sprintf("host=%s.%s.svc hostaddr=%s user=postgres dbname=postgres sslmode=verify-full sslrootcert=%s sslcert=%s sslkey=%s",
 			svc, ns, ip, filepath.Join(su, "ca.crt"), filepath.Join(certs, "tls.crt"), filepath.Join(certs, "tls.key"))
-		out, err := framework.PSQLConn(conn, password, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")
-		require.NoError(t, err, "verify-full against %s: %s", svc, out)
-		assert.Equal(t, "t", out, svc)
+		// The Service's endpoints follow readiness a moment after Ready.
+		framework.Eventually(t, 30*time.Second, "verify-full against "+svc, func() (bool, error) {
+			out, err := framework.PSQLConn(conn, password, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+			return err == nil && out == "t", framework.Errorf("%v: %s", err, out)
+		})
 	}
 
 	primary, replicas := f.Roles(t, ns, "sec")
