@@ -23,10 +23,13 @@ IP=$($KUBECTL get pod demo-1 -o jsonpath='{.status.podIP}')
 
 cat <<INFO
 
-Connect with psql from this machine (the password stays in its Secret):
+Connect with psql from this machine, over TLS, as the application (the password stays in its Secret):
   export KUBECONFIG=$KUBECONFIG PATH=$ROOT/.local-cluster/bin:\$PATH
-  PGPASSWORD=\$(kubectl get secret demo-superuser -o jsonpath='{.data.password}' | base64 -d) \\
-    psql -h $IP -U postgres -c 'select version()'
+  PGPASSWORD=\$(kubectl get secret demo-app -o jsonpath='{.data.password}' | base64 -d) \\
+    psql "host=$IP user=app dbname=app sslmode=require" -c 'select version()'
+As the superuser (no TCP login with its password alone unless spec.superuserAccess):
+  kubectl exec demo-1 -- psql -h /var/run/postgresql -U postgres -c 'select version()'
+  make install-plugin && kubectl pgc psql demo
 
 Watch the operator:      kubectl -n postgres-operator logs -f -l app.kubernetes.io/name=postgres-operator --prefix
 Watch the cluster:       kubectl get pgc demo -w      (kubectl describe pgc demo for conditions and events)

@@ -29,7 +29,10 @@ func (c *Cluster) issueCertificates(ctx context.Context, pgc *v1alpha1.PostgresC
 		if err := c.putSecret(ctx, pgc, nil, CASecretName(pgc.Name), corev1.SecretTypeOpaque, data); err != nil {
 			return "", err
 		}
-		t.ca, t.serverBundle = ca, ca.Cert
+		t.ca = ca
+		if pgc.Spec.TLS.ServerCertificate == nil {
+			t.serverBundle = ca.Cert // a user's server certificate keeps its own CA
+		}
 		did = append(did, "created the CA in Secret "+CASecretName(pgc.Name))
 	}
 	if pgc.Spec.TLS.ServerCertificate == nil && (t.caMissing || t.renewServer != "") {

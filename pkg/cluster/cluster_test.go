@@ -36,9 +36,13 @@ type actorFixture struct {
 }
 
 func newActorFixture(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObjects ...runtime.Object) *actorFixture {
+	return newActorFixtureAsIs(t, pgc, withTLSSecrets(t, pgc, kubeObjects)...) // tls_fixture_test.go
+}
+
+// newActorFixtureAsIs is newActorFixture without the TLS Secrets added.
+func newActorFixtureAsIs(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObjects ...runtime.Object) *actorFixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	kubeObjects = withTLSSecrets(t, pgc, kubeObjects) // tls_fixture_test.go
 	f := &actorFixture{t: t, ctx: ctx, kube: kubefake.NewClientset(kubeObjects...), pg: pgfake.NewClientset(pgc), db: dbfake.New()}
 	kf := kubeinformers.NewSharedInformerFactory(f.kube, 0)
 	pf := pginformers.NewSharedInformerFactory(f.pg, 0)

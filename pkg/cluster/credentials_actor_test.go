@@ -121,7 +121,7 @@ func (f *pwFixture) deleteSecret(name string) {
 }
 
 // events drains the recorded Events ("Type Reason message").
-func (f *pwFixture) events() []string {
+func (f *actorFixture) events() []string {
 	var out []string
 	for {
 		select {
