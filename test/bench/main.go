@@ -30,14 +30,17 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup"}
+var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics"}
 
 var aliases = map[string][]string{
 	// Not backup: it loads 1 GB and runs ~15 min; ask for it by name.
-	"all":    {"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery"},
-	"issue4": {"floors", "lifecycle", "overhead", "idle"},
-	"issue5": {"failover", "switchover", "recovery"},
-	"issue9": {"backup"},
+	"all":     {"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "tls"},
+	"issue4":  {"floors", "lifecycle", "overhead", "idle"},
+	"issue5":  {"failover", "switchover", "recovery"},
+	"issue9":  {"backup"},
+	"issue10": {"tls", "lifecycle", "failover"},
+	// It redeploys the operator twice (metrics off, then back).
+	"issue11": {"metrics"},
 }
 
 type options struct {
@@ -48,6 +51,7 @@ type options struct {
 	modes                                         []v1alpha1.ReplicationMode
 	faults                                        []string
 	steady, quiet, overheadWindow, timeout        time.Duration
+	tlsWindow                                     time.Duration
 	keep, trace                                   bool
 	slow, slowWrite                               time.Duration
 	backup                                        backupOptions
@@ -66,6 +70,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.pgBin, "pg-bin", "/usr/lib/postgresql/15/bin", "PostgreSQL binaries for the host floors")
 	flag.StringVar(&o.image, "image", "localhost/postgres:15", "PostgreSQL image of the bare-pod floor")
 	flag.IntVar(&o.runs, "runs", 20, "runs per fault and replication mode of the failover scenario")
+	flag.DurationVar(&o.tlsWindow, "tls-window", 10*time.Second, "tls scenario: each pgbench run's length")
 	flag.IntVar(&o.lifecycleRuns, "lifecycle-runs", 4, "runs of each lifecycle figure and of the floors")
 	flag.IntVar(&o.switchoverRuns, "switchover-runs", 5, "switchover runs per replication mode")
 	flag.IntVar(&o.recoveryRuns, "recovery-runs", 3, "all-pods-deleted runs per replication mode")
@@ -170,6 +175,20 @@ func run(ctx context.Context, e *env) outcome {
 	}
 	if o.selected("backup") {
 		runBackup(ctx, e, emit, fail)
+	}
+	if o.selected("metrics") {
+		if r, err := e.runMetricsCost(ctx); err != nil {
+			fail("metrics", err)
+		} else {
+			emit(metricsCostTable(r))
+		}
+	}
+	if o.selected("tls") {
+		if rows, err := e.runTLSCost(ctx); err != nil {
+			fail("tls", err)
+		} else {
+			emit(tlsCostTable(rows))
+		}
 	}
 	return out
 }

@@ -52,13 +52,14 @@ type pgTarget struct {
 }
 
 // open returns a single dedicated connection: a 1 s connect timeout and the
-// given per-read deadline. The caller closes it.
+// given per-read deadline. The caller closes it. sslmode=prefer: the
+// members accept TLS only; the host floors run without it.
 func (t pgTarget) open(ctx context.Context, io time.Duration) (*sql.DB, *sql.Conn, error) {
 	port := t.port
 	if port == 0 {
 		port = 5432
 	}
-	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=1 password='%s'", t.host, port, t.password)
+	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=prefer connect_timeout=1 password='%s'", t.host, port, t.password)
 	connector, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, nil, err

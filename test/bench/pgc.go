@@ -34,6 +34,9 @@ func newCluster(ns, name string, size int32, mode v1alpha1.ReplicationMode) *v1a
 			PostgresVersion: 15,
 			Storage:         v1alpha1.StorageSpec{Size: resource.MustParse("1Gi")},
 			Replication:     v1alpha1.ReplicationSpec{Mode: mode},
+			// The bench's writer and probes log in as the superuser from
+			// the host, over TLS like every client.
+			SuperuserAccess: true,
 		},
 	}
 }
