@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/cluster"
@@ -30,8 +31,10 @@ type options struct {
 	metricsAddr       string
 	imageTemplate     string
 	showVersion       bool
-	pgStatsInterval   time.Duration // 0: no statistics read (stats.go)
-	customQueries     string        // <namespace>/<name> of a ConfigMap, or ""
+	pgStatsInterval   time.Duration   // 0: no statistics read (stats.go)
+	customQueries     string          // <namespace>/<name> of a ConfigMap, or ""
+	clusterSelector   string          // --cluster-selector as given (shard.go)
+	selector          labels.Selector // clusterSelector parsed; nil: every PostgresCluster
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -49,7 +52,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.burst, "kube-api-burst", 400, "Burst of queries to the Kubernetes API.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "Hold a Lease so only one replica of the operator acts.")
 	fs.StringVar(&o.leaseNamespace, "leader-elect-namespace", defaultLeaseNamespace(), "Namespace of the leader election Lease.")
-	fs.StringVar(&o.leaseName, "leader-elect-name", "postgres-operator", "Name of the leader election Lease.")
+	fs.StringVar(&o.leaseName, "leader-elect-lease-name", "postgres-operator", "Name of the leader election Lease; each shard (--cluster-selector) needs its own.")
+	fs.StringVar(&o.leaseName, "leader-elect-name", "postgres-operator", "Same as --leader-elect-lease-name (its older name).")
 	// A crashed leader is replaced once its Lease expires: leaseDuration is
 	// the longest an operator crash delays a failover in flight.
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a Lease lasts without renewal; a new leader takes over after a crash within it.")
@@ -64,6 +68,8 @@ func parseFlags(args []string) (*options, error) {
 		"How often each member's PostgreSQL statistics are read for the metrics, at most; 0 turns them off.")
 	fs.StringVar(&o.customQueries, "custom-queries", "",
 		"<namespace>/<name> of a ConfigMap of custom metric queries (README \"Metrics\"); empty: none.")
+	fs.StringVar(&o.clusterSelector, "cluster-selector", "",
+		"Label selector of the PostgresClusters this operator manages (a shard), e.g. postgres-operator.dev/shard=b, or !postgres-operator.dev/shard for those no shard claims; empty: all.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -89,6 +95,9 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("--postgres-image-template must not be empty")
 	}
 	if err := checkStatsFlags(o); err != nil { // stats.go
+		return nil, err
+	}
+	if err := checkShardFlags(o); err != nil { // shard.go
 		return nil, err
 	}
 	return o, nil

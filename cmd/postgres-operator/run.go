@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -31,8 +32,8 @@ import (
 // lead) and runs the controller until ctx is cancelled.
 func run(ctx context.Context, o *options) error {
 	logger := klog.FromContext(ctx)
-	logger.Info("Starting", "version", version, "namespaces", o.namespaces, "workers", o.workers,
-		"reconcileInterval", o.reconcileInterval, "leaderElect", o.leaderElect)
+	logger.Info("Starting", "version", version, "namespaces", o.namespaces, "clusterSelector", o.clusterSelector,
+		"workers", o.workers, "reconcileInterval", o.reconcileInterval, "leaderElect", o.leaderElect, "lease", o.leaseName)
 	cfg, err := restConfig(o)
 	if err != nil {
 		return err
@@ -60,7 +61,15 @@ func run(ctx context.Context, o *options) error {
 		defer leading(false)
 		return operate(ctx)
 	}
-	return leadAndRun(ctx, o, kube, leading, operate)
+	// The Lease has a client of its own, so its own rate limiter: renewals
+	// never queue behind a burst of reconcile writes (a thousand clusters
+	// created at once are minutes of them at --kube-api-qps), which would
+	// cost the leader its Lease.
+	leaseKube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("building the leader election client: %w", err)
+	}
+	return leadAndRun(ctx, o, leaseKube, leading, operate)
 }
 
 func restConfig(o *options) (*rest.Config, error) {
@@ -94,7 +103,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	listers := map[string]cluster.Listers{}
 	var starters []func(<-chan struct{})
 	for _, ns := range namespaces {
-		inf, binf, l, start := namespaceInformers(kube, pgc, ns)
+		inf, binf, l, start := namespaceInformers(kube, pgc, ns, o.selector)
 		informers = append(informers, inf)
 		backupInformers = append(backupInformers, binf)
 		listers[ns] = l
@@ -122,7 +131,8 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	if err != nil {
 		return err
 	}
-	backups, err := backup.New(backup.Config{Kube: kube, Client: pgc, Recorder: recorder, Informers: backupInformers})
+	backups, err := backup.New(backup.Config{Kube: kube, Client: pgc, Recorder: recorder, Informers: backupInformers,
+		ClusterSelector: o.selector})
 	if err != nil {
 		return err
 	}
@@ -143,15 +153,20 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 // namespaceInformers builds the informers of one namespace ("" = all).
 // Kube objects are filtered on the cluster label, so the operator caches
 // only its own pods, volumes, services, secrets, disruption budgets and
-// backup Jobs.
-func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string) (controller.NamespaceInformers, backup.Informers, cluster.Listers, func(<-chan struct{})) {
+// backup Jobs; PostgresClusters on sel, this shard's (shard.go), in a
+// factory of their own since PostgresBackups carry no shard label. Every
+// object is stripped of what the operator never reads (transform.go).
+func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string, sel labels.Selector) (controller.NamespaceInformers, backup.Informers, cluster.Listers, func(<-chan struct{})) {
 	kf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
-		kubeinformers.WithNamespace(ns),
+		kubeinformers.WithNamespace(ns), kubeinformers.WithTransform(stripForCache),
 		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = cluster.ClusterLabel }))
-	pf := pginformers.NewSharedInformerFactoryWithOptions(pgc, 0, pginformers.WithNamespace(ns))
+	cf := pginformers.NewSharedInformerFactoryWithOptions(pgc, 0,
+		pginformers.WithNamespace(ns), pginformers.WithTransform(stripForCache), pginformers.WithTweakListOptions(selectClusters(sel)))
+	pf := pginformers.NewSharedInformerFactoryWithOptions(pgc, 0,
+		pginformers.WithNamespace(ns), pginformers.WithTransform(stripForCache))
 	inf := controller.NamespaceInformers{
 		Namespace:  ns,
-		Clusters:   pf.Postgres().V1alpha1().PostgresClusters(),
+		Clusters:   cf.Postgres().V1alpha1().PostgresClusters(),
 		Pods:       kf.Core().V1().Pods(),
 		PVCs:       kf.Core().V1().PersistentVolumeClaims(),
 		Services:   kf.Core().V1().Services(),
@@ -175,7 +190,7 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		PDBs:     inf.PDBs.Lister(),
 		Backups:  binf.Backups.Lister(),
 	}
-	return inf, binf, l, func(stop <-chan struct{}) { kf.Start(stop); pf.Start(stop) }
+	return inf, binf, l, func(stop <-chan struct{}) { kf.Start(stop); cf.Start(stop); pf.Start(stop) }
 }
 
 // runAll runs every fn until ctx is done or one of them returns; it then

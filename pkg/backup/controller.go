@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
@@ -52,6 +53,10 @@ type Config struct {
 	ReadLog LogReader
 	// Workers per queue (backups, schedules); default 2.
 	Workers int
+	// ClusterSelector is this operator's shard: it takes only the backups
+	// of the PostgresClusters it selects (shard.go). nil: every cluster.
+	// The Clusters informers must be filtered on it too.
+	ClusterSelector labels.Selector
 }
 
 // Controller runs PostgresBackups as Jobs and schedules backups.
@@ -62,6 +67,7 @@ type Controller struct {
 	clock    clock.WithTicker
 	readLog  LogReader
 	workers  int
+	selector labels.Selector // nil: every cluster is this shard's
 
 	listers map[string]listers // by namespace; "" serves all
 	synced  []cache.InformerSynced
@@ -102,7 +108,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c := &Controller{
 		kube: cfg.Kube, client: cfg.Client, recorder: cfg.Recorder,
-		clock: cfg.Clock, readLog: cfg.ReadLog, workers: cfg.Workers,
+		clock: cfg.Clock, readLog: cfg.ReadLog, workers: cfg.Workers, selector: cfg.ClusterSelector,
 		listers:   map[string]listers{},
 		backups:   newQueue("postgresbackup", cfg.Clock),
 		schedules: newQueue("backupschedule", cfg.Clock),

@@ -9,7 +9,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -51,6 +50,10 @@ func (c *Controller) syncBackup(ctx context.Context, key cache.ObjectName) (time
 		c.stopWaiting(key)
 		return 0, nil
 	}
+	if mine, err := c.inShard(ctx, l, b); err != nil || !mine {
+		// Another shard's backup is its operator's to take (shard.go).
+		return 0, err
+	}
 	running := b.Status.Phase == v1alpha1.BackupRunning
 	job, err := c.ownJob(ctx, l, b, running)
 	var wait *waitError
@@ -70,6 +73,9 @@ func (c *Controller) syncBackup(ctx context.Context, key cache.ObjectName) (time
 // start creates the backup's Job once its cluster can be backed up.
 func (c *Controller) start(ctx context.Context, l listers, b *v1alpha1.PostgresBackup) (time.Duration, error) {
 	pgc, problem, err := c.clusterOf(ctx, l, b)
+	if errors.Is(err, errOtherShard) {
+		return 0, nil // relabelled into another shard since inShard looked
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -102,13 +108,13 @@ func (c *Controller) start(ctx context.Context, l listers, b *v1alpha1.PostgresB
 
 // clusterOf returns the backup's cluster, or why the backup cannot be taken.
 // A cluster the cache does not show is read from the API: it may have been
-// created with the backup.
+// created with the backup (getCluster, shard.go: errOtherShard when it is
+// another shard's).
 func (c *Controller) clusterOf(ctx context.Context, l listers, b *v1alpha1.PostgresBackup) (*v1alpha1.PostgresCluster, string, error) {
-	pgc, err := l.clusters.PostgresClusters(b.Namespace).Get(b.Spec.Cluster)
-	if apierrors.IsNotFound(err) {
-		pgc, err = c.client.PostgresV1alpha1().PostgresClusters(b.Namespace).Get(ctx, b.Spec.Cluster, metav1.GetOptions{})
-	}
+	pgc, err := c.getCluster(ctx, l, b.Namespace, b.Spec.Cluster)
 	switch {
+	case errors.Is(err, errOtherShard):
+		return nil, "", err
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Sprintf("PostgresCluster %s not found in namespace %s", b.Spec.Cluster, b.Namespace), nil
 	case err != nil:

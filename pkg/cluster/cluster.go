@@ -125,7 +125,7 @@ func (c *Cluster) Run(ctx context.Context) {
 		}
 	}()
 
-	timer := c.cfg.Clock.NewTimer(c.interval())
+	timer := c.cfg.Clock.NewTimer(c.firstInterval()) // timer.go
 	defer timer.Stop()
 	c.pass(ctx)
 	for {
@@ -144,11 +144,14 @@ func (c *Cluster) Run(ctx context.Context) {
 // interval is the reconcile period with up to 20% jitter, so thousands of
 // clusters created together do not probe in lockstep.
 func (c *Cluster) interval() time.Duration {
-	base := c.cfg.ReconcileInterval
-	if base <= 0 {
-		base = 10 * time.Second
+	return wait.Jitter(c.period(), 0.2)
+}
+
+func (c *Cluster) period() time.Duration {
+	if c.cfg.ReconcileInterval <= 0 {
+		return 10 * time.Second
 	}
-	return wait.Jitter(base, 0.2)
+	return c.cfg.ReconcileInterval
 }
 
 // pass runs one reconcile pass and reports its outcome.

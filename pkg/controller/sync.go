@@ -25,11 +25,15 @@ var (
 
 // syncHandler makes the registry match the lister for one key: a live cluster
 // has a runner holding its latest copy; a missing or deleting one has none.
+// Missing means deleted, or not this operator's: another shard's (its
+// labels left the informer's --cluster-selector, which the watch reports
+// as a deletion). Stopping a runner only cancels its goroutine and touches
+// no object, so a cluster that moved keeps running for its new shard.
 func (c *Controller) syncHandler(ctx context.Context, key cache.ObjectName) error {
 	pgc, err := c.getCluster(key)
 	switch {
 	case apierrors.IsNotFound(err):
-		return c.stopRunner(ctx, key, "deleted")
+		return c.stopRunner(ctx, key, "not in the cache: deleted, or another shard's")
 	case err != nil:
 		return fmt.Errorf("get PostgresCluster %s: %w", key, err)
 	case pgc.DeletionTimestamp != nil:

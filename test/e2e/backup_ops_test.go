@@ -174,18 +174,22 @@ func TestBackupExamples(t *testing.T) {
 	}
 	f.KubectlOK(t, read("backup-cluster.yaml"), "-n", ns, "apply", "-f", "-")
 	f.WaitReady(t, ns, "shop", lifecycleReadyTimeout)
-	pw := f.Password(t, ns, "shop")
+	// The examples keep the superuser off TCP: SQL goes over the socket.
 	primary, _ := f.Roles(t, ns, "shop")
-	f.Query(t, ns, primary, pw, "create table orders(id int); insert into orders select generate_series(1, 42)")
+	f.PSQLLocal(t, ns, primary, "create table orders(id int); insert into orders select generate_series(1, 42)")
 	f.KubectlOK(t, read("backup.yaml"), "-n", ns, "apply", "-f", "-")
 	waitBackupPhase(t, f, ns, "shop-manual", v1alpha1.BackupCompleted)
-	f.Query(t, ns, primary, pw, "select pg_create_restore_point('before-migration')")
-	f.Query(t, ns, primary, pw, "drop table orders")
-	switchAndWaitArchived(t, f, ns, primary, pw)
+	f.PSQLLocal(t, ns, primary, "select pg_create_restore_point('before-migration')")
+	f.PSQLLocal(t, ns, primary, "drop table orders")
+	wal := f.PSQLLocal(t, ns, primary, "select pg_walfile_name(pg_switch_wal())")
+	framework.Eventually(t, 2*time.Minute, "WAL "+wal+" archived", func() (bool, error) {
+		out, err := f.TryPSQLLocal(ns, primary, fmt.Sprintf("select coalesce(last_archived_wal >= '%s', false) from pg_stat_archiver", wal))
+		return out == "t", framework.Errorf("%q, %v", out, err)
+	})
 
 	f.KubectlOK(t, strings.ReplaceAll(read("pitr-restore.yaml"), "path: /default/shop", "path: /"+ns+"/shop"), "-n", ns, "apply", "-f", "-")
 	f.WaitReady(t, ns, "shop-restored", lifecycleReadyTimeout)
 	rp, _ := f.Roles(t, ns, "shop-restored")
-	assert.Equal(t, "42", f.Query(t, ns, rp, f.Password(t, ns, "shop-restored"), "select count(*) from orders"),
+	assert.Equal(t, "42", f.PSQLLocal(t, ns, rp, "select count(*) from orders"),
 		"restored to the restore point, before the table was dropped")
 }

@@ -35,7 +35,7 @@ const (
 // statement_timeout is safe for the same reason: PostgreSQL disarms it
 // before the commit (and its wait for a standby) starts.
 func openDB(host, password string, io time.Duration, onNotice func(*pq.Error)) (*sql.DB, error) {
-	dsn := fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable connect_timeout=2 "+
+	dsn := fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=require connect_timeout=2 "+
 		"statement_timeout=3000 application_name=chaos-e2e password='%s'", host, password)
 	connector, err := pq.NewConnector(dsn)
 	if err != nil {

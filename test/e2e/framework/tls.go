@@ -4,6 +4,7 @@ package framework
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,19 @@ import (
 // spec.superuserAccess is off.
 func (f *Framework) PSQLLocal(t testing.TB, ns, pod, sql string) string {
 	t.Helper()
-	out := f.KubectlOK(t, "", "-n", ns, "exec", pod, "-c", "postgres", "--",
+	out, err := f.TryPSQLLocal(ns, pod, sql)
+	require.NoError(t, err, "on %s: %s", pod, sql)
+	return out
+}
+
+// TryPSQLLocal is PSQLLocal for polling loops: it returns the error.
+func (f *Framework) TryPSQLLocal(ns, pod, sql string) (string, error) {
+	r := f.Run("", "-n", ns, "exec", pod, "-c", "postgres", "--",
 		"psql", "-h", "/var/run/postgresql", "-U", "postgres", "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql)
-	return strings.TrimSpace(out)
+	if r.Err != nil {
+		return "", fmt.Errorf("%w: %s", r.Err, r.Stderr)
+	}
+	return strings.TrimSpace(r.Stdout), nil
 }
 
 // SecretFiles writes the keys of a Secret to files in a temporary
