@@ -27,6 +27,12 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	if err != nil {
 		return false, err
 	}
+	if err := ctx.Err(); err != nil {
+		// The actor is stopping (leadership lost, cluster gone, shutdown):
+		// the probes failed for that, not because members are down, and
+		// nothing may be decided or written from them.
+		return false, err
+	}
 	in := c.planInput(ctx, pgc, obs)
 	act := c.withNotices(ctx, pgc, in, plan(in)) // safety_notices.go
 	logger.V(3).Info("Planned", "action", act.kind, "member", act.member, "reason", act.reason)
