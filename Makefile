@@ -11,7 +11,7 @@ GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 PLUGIN_DIR ?= /usr/local/bin
 
 .PHONY: help generate verify build build-operator build-plugin install-plugin test test-unit \
-        test-integration test-e2e image local-up local-down object-store deploy undeploy demo bench figures
+        test-integration test-e2e image local-up local-down object-store deploy undeploy demo bench scale figures
 
 help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ demo: ## Fresh machine to a Ready PostgresCluster on the local cluster.
 
 bench: ## Benchmarks that print figures (needs the local cluster).
 	hack/bench.sh
+
+scale: ## The scale bench: a fleet of 100 real clusters, ~25 min (SCALE_ARGS='--scale-clusters 50 ...').
+	hack/bench.sh --only scale $(SCALE_ARGS)
 
 figures: ## Local cluster figures (set-up time, memory).
 	hack/local-cluster-figures.sh

@@ -3,6 +3,8 @@
 # a changed setting takes effect with the next start of that component).
 
 config_write() {
+	[[ $MAX_PODS =~ ^[1-9][0-9]*$ ]] && ((MAX_PODS <= POD_ADDRESSES)) ||
+		die "LOCAL_MAX_PODS=$MAX_PODS: want 1 to $POD_ADDRESSES, the pod addresses of $POD_CIDR"
 	mkdir -p "$LC_ETC/cni"
 	local c
 	for c in admin controller-manager scheduler kubelet kube-proxy coredns provisioner; do
@@ -138,6 +140,7 @@ evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.availa
 serializeImagePulls: false
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 4s
+maxPods: $MAX_PODS
 configMapAndSecretChangeDetectionStrategy: Watch
 EOF
 }

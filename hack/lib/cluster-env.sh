@@ -21,6 +21,12 @@ NODE_IP=10.250.0.1
 CLUSTER_CIDR=10.244.0.0/16
 POD_CIDR=10.244.0.0/24 # the node's share; the controller-manager hands out the first /24
 POD_GW=10.244.0.1
+# Pods the kubelet admits (its maxPods; the kubelet's default is 110). Every
+# pod takes an address of POD_CIDR, so a /24 bounds it at 253 (the network,
+# gateway and broadcast addresses are not handed out). `make scale` needs
+# ~250. A new value takes effect when the kubelet next starts (down, up).
+MAX_PODS=${LOCAL_MAX_PODS:-250}
+POD_ADDRESSES=$(((1 << (32 - ${POD_CIDR#*/})) - 3))
 SVC_CIDR=10.96.0.0/16
 SVC_API_IP=10.96.0.1
 DNS_SVC_IP=10.96.0.10

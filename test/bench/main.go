@@ -30,7 +30,7 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics"}
+var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics", "scale"}
 
 var aliases = map[string][]string{
 	// Not backup: it loads 1 GB and runs ~15 min; ask for it by name.
@@ -41,6 +41,8 @@ var aliases = map[string][]string{
 	"issue10": {"tls", "lifecycle", "failover"},
 	// It redeploys the operator twice (metrics off, then back).
 	"issue11": {"metrics"},
+	// Not in all either: a fleet of 100+ clusters, ~20 min (scale.go).
+	"issue12": {"scale"},
 }
 
 type options struct {
@@ -55,13 +57,14 @@ type options struct {
 	keep, trace                                   bool
 	slow, slowWrite                               time.Duration
 	backup                                        backupOptions
+	scale                                         scaleOptions
 }
 
 func parseFlags() (*options, error) {
 	root := mustEnv("BENCH_ROOT", ".")
 	local := filepath.Join(root, ".local-cluster")
 	o := &options{}
-	only := flag.String("only", "all", "comma-separated scenarios: "+strings.Join(scenarios, ",")+"; or all (every one but backup), issue4, issue5, issue9")
+	only := flag.String("only", "all", "comma-separated scenarios: "+strings.Join(scenarios, ",")+"; or all (every one but backup, metrics and scale), issue4, issue5, issue9, issue10, issue11, issue12")
 	modes := flag.String("modes", "sync,async", "replication modes of the fault scenarios")
 	faults := flag.String("faults", "sigkill,delete,force", "faults of the failover scenario: sigkill, delete, force")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", filepath.Join(local, "etc/admin.kubeconfig"), "admin kubeconfig of the local cluster")
@@ -84,6 +87,7 @@ func parseFlags() (*options, error) {
 	flag.DurationVar(&o.slow, "slow", 30*time.Second, "print the timeline of fault runs that take longer to settle")
 	flag.DurationVar(&o.slowWrite, "slow-write", 5*time.Second, "print the timeline of fault runs whose first write takes longer")
 	backupFlags(&o.backup, root)
+	scaleFlags(&o.scale)
 	flag.Parse()
 	for _, s := range strings.Split(*only, ",") {
 		s = strings.TrimSpace(s)
@@ -107,6 +111,11 @@ func parseFlags() (*options, error) {
 			return nil, fmt.Errorf("unknown fault %q", f)
 		}
 		o.faults = append(o.faults, f)
+	}
+	if o.selected("scale") {
+		if err := o.scale.validate(); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
@@ -189,6 +198,12 @@ func run(ctx context.Context, e *env) outcome {
 		} else {
 			emit(tlsCostTable(rows))
 		}
+	}
+	if o.selected("scale") {
+		rs := runScale(ctx, e, emit, fail)
+		out.faultRuns += len(rs)
+		out.violations = append(out.violations, safetyViolations(rs)...)
+		out.failed = append(out.failed, failedRuns(rs)...)
 	}
 	return out
 }

@@ -107,3 +107,42 @@ func TestMetricsFollowAFailover(t *testing.T) {
 		return !ok, framework.Errorf("member_up of mx still exported")
 	})
 }
+
+// Replication lag rises while a replica's replay is held back under
+// writes, and falls back to 0 once it replays again; the statistics read
+// from each member (every --pg-stats-interval, 30 s) count the commits.
+func TestMetricsFollowLoad(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "metrics-load")
+	pw := createReadyCluster(t, f, ns, "ld", 2, "")
+	leader, err := f.LeaseHolder()
+	require.NoError(t, err)
+	primary, replicas := f.Roles(t, ns, "ld")
+	require.Len(t, replicas, 1)
+	member := func(m string) []string { return []string{`cluster="ld"`, fmt.Sprintf(`namespace="%s"`, ns), `member="` + m + `"`} }
+
+	var commits float64
+	framework.Eventually(t, 90*time.Second, "the primary's statistics", func() (bool, error) {
+		s := scrape(t, f, leader)
+		max, okMax := sum(s, "postgres_operator_member_max_connections", member(primary)...)
+		c, okC := sum(s, "postgres_operator_member_transactions_committed_total", member(primary)...)
+		commits = c
+		return okMax && max > 0 && okC && c > 0, framework.Errorf("max_connections %v (%v), commits %v (%v)", max, okMax, c, okC)
+	})
+
+	f.Query(t, ns, replicas[0], pw, "select pg_wal_replay_pause()")
+	f.Query(t, ns, primary, pw, "create table load(x text); insert into load select repeat('x', 1000) from generate_series(1, 20000)")
+	framework.Eventually(t, 30*time.Second, "lag rises", func() (bool, error) {
+		lag, ok := sum(scrape(t, f, leader), "postgres_operator_member_replication_lag_bytes", member(replicas[0])...)
+		return ok && lag > 1<<20, framework.Errorf("lag of %s: %v (%v)", replicas[0], lag, ok)
+	})
+	f.Query(t, ns, replicas[0], pw, "select pg_wal_replay_resume()")
+	framework.Eventually(t, 30*time.Second, "lag falls", func() (bool, error) {
+		lag, ok := sum(scrape(t, f, leader), "postgres_operator_member_replication_lag_bytes", member(replicas[0])...)
+		return ok && lag == 0, framework.Errorf("lag of %s: %v (%v)", replicas[0], lag, ok)
+	})
+	framework.Eventually(t, 90*time.Second, "the commits counted", func() (bool, error) {
+		c, _ := sum(scrape(t, f, leader), "postgres_operator_member_transactions_committed_total", member(primary)...)
+		return c > commits, framework.Errorf("commits %v, before %v", c, commits)
+	})
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Spec change → first action: work_mem (reloadable) is patched on one
+// cluster, and its first action is the operator's ApplyParameters Event,
+// which it records once ALTER SYSTEM and the reload are done on the first
+// member. The operator's recorder (client-go's record package) stamps
+// Events with firstTimestamp/lastTimestamp to the second only, so the
+// bench uses the moment its own watch receives the Event instead: from
+// just before the patch is sent to the Event's arrival. Each sample uses
+// another cluster, size-1 ones first: the recorder drops a cluster's Events
+// past a burst of 25 (its spam filter), and creation used some of them.
+
+const changeTimeout = 30 * time.Second // a sample without an action by then is missed
+
+type specChanges struct {
+	clusters, atOnce   int
+	idle, busy         durations
+	idleMiss, busyMiss int
+}
+
+func (e *env) runSpecChanges(ctx context.Context, ns string, plan []fleetCluster) (*specChanges, error) {
+	w, err := e.watchActions(ns, "ApplyParameters")
+	if err != nil {
+		return nil, err
+	}
+	defer close(w.stop)
+	n := e.opts.scale.changeSamples
+	r := &specChanges{clusters: len(plan), atOnce: max(1, len(plan)/10)}
+	order, next := changeOrder(plan), 0
+	take := func(k int) []string {
+		out := make([]string, k)
+		for i := range out {
+			out[i] = order[next%len(order)]
+			next++
+		}
+		return out
+	}
+	logf("scale: spec change → first action, %d samples one at a time", n)
+	for range n {
+		d := e.changeAtOnce(ctx, ns, take(1), w)[0]
+		r.idle.add(d)
+		if d < 0 {
+			r.idleMiss++
+		}
+		sleep(ctx, time.Second) // the cluster's passes after its action, so the next sample starts from idle
+	}
+	logf("scale: spec change → first action, %d clusters at once", r.atOnce)
+	for done := 0; done < n; done += r.atOnce {
+		for _, d := range e.changeAtOnce(ctx, ns, take(r.atOnce), w) {
+			r.busy.add(d)
+			if d < 0 {
+				r.busyMiss++
+			}
+		}
+		sleep(ctx, 2*time.Second)
+	}
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// changeOrder lists the fleet's clusters, size 1 first (see above).
+func changeOrder(plan []fleetCluster) []string {
+	var ones, threes []string
+	for _, c := range plan {
+		if c.size == 1 {
+			ones = append(ones, c.name)
+		} else {
+			threes = append(threes, c.name)
+		}
+	}
+	return append(ones, threes...)
+}
+
+// changeAtOnce patches work_mem on every named cluster at the same moment
+// and returns each one's time to its first action, -1 when none came.
+func (e *env) changeAtOnce(ctx context.Context, ns string, names []string, w *actionWatch) []time.Duration {
+	t0s := make([]time.Time, len(names))
+	errs := make([]error, len(names))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, name := range names {
+		value := w.nextValue()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			t0s[i], errs[i] = e.setWorkMem(ctx, ns, name, value)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	out := make([]time.Duration, len(names))
+	deadline := time.Now().Add(changeTimeout)
+	for i, name := range names {
+		out[i] = -1
+		if errs[i] != nil {
+			logf("scale: patching %s: %v", name, errs[i])
+			continue
+		}
+		if at, ok := w.waitFirst(ctx, name, t0s[i], deadline); ok {
+			out[i] = at.Sub(t0s[i])
+		} else {
+			logf("scale: %s: no ApplyParameters Event within %s of the change", name, changeTimeout)
+		}
+	}
+	return out
+}
+
+func (e *env) setWorkMem(ctx context.Context, ns, name, value string) (time.Time, error) {
+	patch := []byte(fmt.Sprintf(`{"spec":{"parameters":{"work_mem":%q}}}`, value))
+	t0 := time.Now()
+	_, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return t0, err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// actionWatch records when Events of one reason about a namespace's
+// PostgresClusters arrive, by cluster.
+type actionWatch struct {
+	mu    sync.Mutex
+	seen  map[string][]time.Time
+	value int // the last work_mem handed out, in kB
+	stop  chan struct{}
+}
+
+func (e *env) watchActions(ns, reason string) (*actionWatch, error) {
+	api := e.kube.CoreV1().Events(ns)
+	sel := fields.OneTermEqualSelector("reason", reason).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return api.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return api.Watch(ctx, o)
+		},
+	}
+	w := &actionWatch{seen: map[string][]time.Time{}, value: 4096, stop: make(chan struct{})}
+	inf := cache.NewSharedIndexInformer(lw, &corev1.Event{}, 0, cache.Indexers{})
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: w.saw,
+		// A repeated Event is counted on the existing object (an update).
+		// A relist replays unchanged objects as updates: same version.
+		UpdateFunc: func(old, obj any) {
+			o, ok1 := old.(*corev1.Event)
+			n, ok2 := obj.(*corev1.Event)
+			if ok1 && ok2 && o.ResourceVersion != n.ResourceVersion {
+				w.saw(obj)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	go inf.Run(w.stop)
+	if !cache.WaitForCacheSync(w.stop, inf.HasSynced) {
+		close(w.stop)
+		return nil, fmt.Errorf("the Event informer never synced")
+	}
+	return w, nil
+}
+
+func (w *actionWatch) saw(obj any) {
+	ev, ok := obj.(*corev1.Event)
+	if !ok || ev.InvolvedObject.Kind != "PostgresCluster" {
+		return
+	}
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen[ev.InvolvedObject.Name] = append(w.seen[ev.InvolvedObject.Name], now)
+}
+
+// nextValue is a work_mem no cluster has had yet, so every patch changes it.
+func (w *actionWatch) nextValue() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.value++
+	return fmt.Sprintf("%dkB", w.value)
+}
+
+// waitFirst waits until deadline for the cluster's first Event after t0.
+// The arrival time is taken by the handler; polling only notices it.
+func (w *actionWatch) waitFirst(ctx context.Context, name string, t0, deadline time.Time) (time.Time, bool) {
+	for {
+		w.mu.Lock()
+		for _, t := range w.seen[name] {
+			if !t.Before(t0) {
+				w.mu.Unlock()
+				return t, true
+			}
+		}
+		w.mu.Unlock()
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return time.Time{}, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *specChanges) table() *table {
+	t := newTable(fmt.Sprintf("Spec change → first action, fleet of %d (issue 12)", r.clusters),
+		"case", "samples ok/all", "p50", "p99", "max", "goal")
+	row := func(what string, d durations, miss int) {
+		p, cell := d.quantile(0.99), secs(d.quantile(0.99))
+		if missedRank(len(d), miss, 0.99) {
+			// A missed sample is slower than any measured one.
+			p, cell = changeTimeout, "> "+secs(changeTimeout)
+		}
+		t.add(what, fmt.Sprintf("%d/%d", len(d), len(d)+miss), secs(d.median()),
+			t.judged(cell, what, goalSpecChange, p99, seconds(p)), secs(d.max()), goalSpecChange.String())
+	}
+	row("one cluster changed, the rest of the fleet idle", r.idle, r.idleMiss)
+	row(fmt.Sprintf("%d clusters (10%%) changed at the same moment", r.atOnce), r.busy, r.busyMiss)
+	t.note("change: a merge patch of spec.parameters.work_mem (reloadable), each sample on another cluster, size-1 ones first.")
+	t.note("first action: the operator's ApplyParameters Event (ALTER SYSTEM and reload done on the first member), timed by the")
+	t.note("  arrival of the bench's Event watch, from just before the patch was sent (Events carry seconds only).")
+	t.note("a sample without its Event within %s is missed, and ranks above every measured one; p50 and max are of those measured.", changeTimeout)
+	t.note("p99 is the nearest rank: with 20 samples, the slowest one.")
+	return t
+}
+
+// missedRank reports whether the nearest-rank quantile q of ok measured
+// samples and miss missed ones (ranked last) falls on a missed one.
+func missedRank(ok, miss int, q float64) bool {
+	n := ok + miss
+	if miss == 0 || n == 0 {
+		return false
+	}
+	rank := int(q*float64(n)+0.999999) - 1 // as durations.quantile
+	return rank >= ok
+}
