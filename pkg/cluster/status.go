@@ -153,7 +153,7 @@ func phaseOf(pgc *v1alpha1.PostgresCluster, obs *observation, act action) v1alph
 			return v1alpha1.PhaseRecovering
 		}
 		return v1alpha1.PhaseScaling
-	case act.kind == actSyncReplication || act.kind == actApplyParams || isManagedAction(act.kind):
+	case housekeeping(act.kind):
 		// SQL housekeeping of a few milliseconds; the phase stays as it was
 		// (rolling members that need a restart shows Updating).
 		if st := pgc.Status.Phase; st != "" && st != v1alpha1.PhaseCreating {
@@ -193,6 +193,11 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 		set(v1alpha1.ConditionDegraded, st.Initialized, "MembersNotReady", fmt.Sprintf("unready: %v", st.Members.Unready))
 	}
 	switch {
+	case actErr == nil && housekeeping(act.kind) && progressingFor(st, gen):
+		// SQL housekeeping that a restarted actor repeats to check (the
+		// parameters, slots, roles) says nothing new about this generation:
+		// the stored condition stands, so a restart writes no status for a
+		// healthy cluster. A new generation's housekeeping is reported.
 	case actErr != nil:
 		set(v1alpha1.ConditionProgressing, false, "ActionFailed", actErr.Error())
 	case converged && act.blocked != "":
@@ -215,4 +220,17 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 	default:
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionFailed)
 	}
+}
+
+// housekeeping actions are quick SQL or metadata fixes that keep the
+// phase and the Progressing condition as they were.
+func housekeeping(k actionKind) bool {
+	return k == actSyncReplication || k == actApplyParams || isManagedAction(k) || k == actRefreshCertificates || k == actRepoint
+}
+
+// progressingFor reports whether the stored Progressing condition is about
+// generation gen.
+func progressingFor(st *v1alpha1.PostgresClusterStatus, gen int64) bool {
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionProgressing)
+	return c != nil && c.ObservedGeneration == gen
 }
