@@ -119,7 +119,9 @@ func TestMetricsFollowLoad(t *testing.T) {
 	require.NoError(t, err)
 	primary, replicas := f.Roles(t, ns, "ld")
 	require.Len(t, replicas, 1)
-	member := func(m string) []string { return []string{`cluster="ld"`, fmt.Sprintf(`namespace="%s"`, ns), `member="` + m + `"`} }
+	member := func(m string) []string {
+		return []string{`cluster="ld"`, fmt.Sprintf(`namespace="%s"`, ns), `member="` + m + `"`}
+	}
 
 	var commits float64
 	framework.Eventually(t, 90*time.Second, "the primary's statistics", func() (bool, error) {
