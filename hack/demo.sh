@@ -13,7 +13,13 @@ KUBECTL=".local-cluster/bin/kubectl --kubeconfig $KUBECONFIG"
 
 T1=$SECONDS
 $KUBECTL apply -f manifests/examples/minimal.yaml
-$KUBECTL wait pgc/demo --for=condition=Ready --timeout=180s
+# Polled, not `kubectl wait --for=condition`: that fails ("accessor error")
+# on an object whose status has no conditions yet, as a new cluster's.
+for i in $(seq 1 900); do
+	[ "$($KUBECTL get pgc demo -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] && break
+	[ "$i" = 900 ] && { echo "PostgresCluster demo not Ready after 180 s" >&2; $KUBECTL describe pgc demo >&2; exit 1; }
+	sleep 0.2
+done
 # Ready comes first; the phase settles on Running once post-bootstrap
 # housekeeping (parameters, replication) has run.
 $KUBECTL wait pgc/demo --for=jsonpath='{.status.phase}'=Running --timeout=60s >/dev/null

@@ -17,8 +17,19 @@ say() { echo "[deploy $((SECONDS - T0))s] $*"; }
 say "operator image loaded"
 
 # The CRD must be established before anything that uses it.
+# Polled, not `kubectl wait`: on a CRD so new that it has no conditions
+# yet, kubectl wait fails ("accessor error") instead of waiting.
 $KUBECTL apply -f "$ROOT/manifests/crd/" >/dev/null
-$KUBECTL wait --for=condition=Established --timeout=60s crd/postgresclusters.postgres-operator.dev >/dev/null
+established() {
+	$KUBECTL get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null
+}
+for crd in postgresclusters.postgres-operator.dev postgresbackups.postgres-operator.dev; do
+	for i in $(seq 1 300); do
+		[ "$(established "$crd")" = True ] && break
+		[ "$i" = 300 ] && { echo "CRD $crd never became Established" >&2; exit 1; }
+		sleep 0.2
+	done
+done
 existed=$($KUBECTL -n postgres-operator get deployment postgres-operator -o name 2>/dev/null || true)
 $KUBECTL apply -k "$ROOT/hack/local-overlay" >/dev/null
 if [ -n "$existed" ]; then
