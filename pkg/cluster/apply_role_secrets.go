@@ -2,12 +2,10 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -75,12 +73,8 @@ func (c *Cluster) adoptSecret(ctx context.Context, pgc *v1alpha1.PostgresCluster
 	case live.Labels[ClusterLabel] != "":
 		return "", "", nil // labelled already: the cache is behind
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{ClusterLabel: pgc.Name}}})
-	if err != nil {
+	if err := c.patchSecret(ctx, pgc.Namespace, w.name, "labelling", clusterLabelPatch(pgc.Name)); err != nil {
 		return "", "", err
-	}
-	if _, err := api.Patch(ctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return "", "", fmt.Errorf("labelling secret %s: %w", w.name, err)
 	}
 	return fmt.Sprintf("labelled Secret %s with %s=%s so that the operator sees its changes", w.name, ClusterLabel, pgc.Name), "", nil
 }
@@ -92,12 +86,8 @@ func (c *Cluster) patchAppDetails(ctx context.Context, pgc *v1alpha1.PostgresClu
 	if len(stale) == 0 {
 		return "", "", nil
 	}
-	patch, err := json.Marshal(map[string]any{"data": stale})
-	if err != nil {
+	if err := c.patchSecret(ctx, pgc.Namespace, w.name, "updating", dataPatch(stale)); err != nil {
 		return "", "", err
-	}
-	if _, err := c.cfg.Kube.CoreV1().Secrets(pgc.Namespace).Patch(ctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return "", "", fmt.Errorf("updating secret %s: %w", w.name, err)
 	}
 	return fmt.Sprintf("updated the connection details in Secret %s", w.name), "", nil
 }

@@ -2,14 +2,12 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -118,15 +116,10 @@ func (c *Cluster) writeRecord(ctx context.Context, pgc *v1alpha1.PostgresCluster
 	if p.previous == "" {
 		data[recordPreviousKey] = nil // a merge patch removes a key set to null
 	}
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"labels": want.Labels, "annotations": want.Annotations, "ownerReferences": want.OwnerReferences},
-		"data":     data,
-	})
-	if err != nil {
+	patch := map[string]any{"data": data}
+	patch["metadata"] = map[string]any{"labels": want.Labels, "annotations": want.Annotations, "ownerReferences": want.OwnerReferences}
+	if err := c.patchSecret(ctx, pgc.Namespace, want.Name, "updating", patch); err != nil {
 		return err
-	}
-	if _, err := api.Patch(ctx, want.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("updating secret %s: %w", want.Name, err)
 	}
 	c.passwords.remember(p, c.cfg.Clock.Now())
 	return nil
@@ -180,12 +173,8 @@ func (c *Cluster) restoreSecret(ctx context.Context, pgc *v1alpha1.PostgresClust
 	if live.Labels[ClusterLabel] == pgc.Name {
 		return "", nil // the cache is behind our own creation
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{ClusterLabel: pgc.Name}}})
-	if err != nil {
+	if err := c.patchSecret(ctx, pgc.Namespace, s.Name, "labelling", clusterLabelPatch(pgc.Name)); err != nil {
 		return "", err
-	}
-	if _, err := api.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return "", fmt.Errorf("labelling secret %s: %w", s.Name, err)
 	}
 	return fmt.Sprintf("labelled Secret %s with %s=%s so that the operator watches it", s.Name, ClusterLabel, pgc.Name), nil
 }
@@ -199,15 +188,7 @@ func (c *Cluster) patchConnectionDetails(ctx context.Context, pgc *v1alpha1.Post
 	if len(ca) > 0 {
 		data[caCertKey] = ca
 	}
-	patch, err := json.Marshal(map[string]any{"data": data})
-	if err != nil {
-		return err
-	}
-	name := SuperuserSecretName(pgc.Name)
-	if _, err := c.cfg.Kube.CoreV1().Secrets(pgc.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("updating secret %s: %w", name, err)
-	}
-	return nil
+	return c.patchSecret(ctx, pgc.Namespace, SuperuserSecretName(pgc.Name), "updating", dataPatch(data))
 }
 
 // rotatePasswords applies changed user Secrets. The record is written

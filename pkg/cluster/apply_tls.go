@@ -2,13 +2,11 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/pki"
@@ -89,12 +87,5 @@ func (c *Cluster) putSecret(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 		}
 		return nil
 	}
-	patch, err := json.Marshal(map[string]any{"data": data})
-	if err != nil {
-		return err
-	}
-	if _, err := api.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("updating secret %s: %w", name, err)
-	}
-	return nil
+	return c.patchSecret(ctx, pgc.Namespace, name, "updating", dataPatch(data))
 }

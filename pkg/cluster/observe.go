@@ -40,11 +40,11 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 	}
 	obs := &observation{members: ms, secrets: map[string]*corev1.Secret{}, services: map[string]*corev1.Service{}}
 	for _, name := range []string{SuperuserSecretName(pgc.Name), ReplicationSecretName(pgc.Name)} {
-		s, err := c.cfg.Listers.Secrets.Secrets(pgc.Namespace).Get(name)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("reading secret %s: %w", name, err)
+		s, err := c.ownSecret(pgc, name) // observe_tls.go
+		if err != nil {
+			return nil, err
 		}
-		if err == nil {
+		if s != nil {
 			obs.secrets[name] = s
 		}
 	}
