@@ -34,6 +34,11 @@ func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
 	assert.Positive(t, b.Status.DatabaseBytes)
 	require.NotNil(t, b.Status.StopTime)
 
+	// The engine records a backup's stop time in whole seconds and picks
+	// a backup that stopped before the target: a target in the second the
+	// backup stopped in could find none. Wait for the next second.
+	after := b.Status.StopTime.Add(time.Second).UTC().Format("2006-01-02 15:04:05")
+	f.WaitQuery(t, ns, primary, pw, fmt.Sprintf("select clock_timestamp() > '%s+00'", after), "t", 30*time.Second)
 	f.Query(t, ns, primary, pw, "insert into t select generate_series(101, 200)")
 	target := f.Query(t, ns, primary, pw, "select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 	f.Query(t, ns, primary, pw, "insert into t select generate_series(201, 300)")
