@@ -7,8 +7,9 @@ import (
 
 // Client is everything pkg/cluster may do to a PostgreSQL instance.
 //
-// Every method connects to the given endpoint, does its work and disconnects
-// (see conn.go). Implementations are safe for concurrent use.
+// Every method works on a connection to the given endpoint: the one its last
+// call left open, or a new one (see conn.go, pool.go). Implementations are
+// safe for concurrent use.
 type Client interface {
 	// Probe reports the instance's role, timeline and WAL positions in one
 	// round trip.

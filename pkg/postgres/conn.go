@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"net"
 	"time"
 
 	"github.com/lib/pq"
@@ -13,7 +12,10 @@ import (
 // pass seconds, not minutes.
 type Timeouts struct {
 	// Connect bounds TCP connect plus authentication (lib/pq's
-	// connect_timeout, whole seconds).
+	// connect_timeout, whole seconds), and how long sent data may go
+	// unacknowledged by the peer's TCP before the socket is given up
+	// (TCP_USER_TIMEOUT), so a reused connection to a vanished member
+	// fails as fast as a new one would.
 	Connect time.Duration
 	// Statement is the server-side statement_timeout of each statement, and
 	// with Connect the client-side deadline of the whole call.
@@ -21,10 +23,18 @@ type Timeouts struct {
 	// Checkpoint replaces Statement for Checkpoint, which may legitimately
 	// take long on a busy server.
 	Checkpoint time.Duration
+	// Reuse is how long after it was opened a connection is reused for
+	// the following calls (pool.go); negative: a new connection for every
+	// call.
+	Reuse time.Duration
 }
 
-// DefaultTimeouts are what New uses.
-var DefaultTimeouts = Timeouts{Connect: 2 * time.Second, Statement: 5 * time.Second, Checkpoint: time.Minute}
+// DefaultTimeouts are what New uses. Reuse outlasts the longest gap between
+// two calls to a member in the steady state (a pass every 10 s, statistics
+// every 30 s), and bounds how long a kept session can hide a change made
+// behind the operator's back, such as the superuser's password changed by
+// hand, from the login check of every pass (observe_credentials.go).
+var DefaultTimeouts = Timeouts{Connect: 2 * time.Second, Statement: 5 * time.Second, Checkpoint: time.Minute, Reuse: time.Minute}
 
 // New returns the real Client, with DefaultTimeouts.
 func New() Client { return NewWithTimeouts(DefaultTimeouts) }
@@ -41,94 +51,89 @@ func NewWithTimeouts(t Timeouts) Client {
 	if t.Checkpoint <= 0 {
 		t.Checkpoint = DefaultTimeouts.Checkpoint
 	}
-	return &client{timeouts: t}
+	if t.Reuse == 0 {
+		t.Reuse = DefaultTimeouts.Reuse
+	}
+	return &client{timeouts: t, pool: newPool(t.Reuse)}
 }
 
-// client is stateless apart from its timeouts, hence safe for concurrent use.
+// client holds its timeouts and the idle connections kept for reuse;
+// safe for concurrent use.
 type client struct {
 	timeouts Timeouts
+	pool     *pool
 }
 
-// withConn opens one connection to ep, runs fn on it and closes it.
-//
-// Why a connection per call rather than a pool: the operator may manage
-// thousands of clusters but talks to each member only every few seconds. A
-// fresh connection costs a TCP handshake, a SCRAM exchange and a backend fork
-// (milliseconds), which is nothing at that rate. A pool would instead pin an
-// idle backend, and a max_connections slot, on every member; it would have to
-// be invalidated when a pod IP is reused by another member or the password
-// rotates; and it would hand out dead connections after a failover. Per-call
-// connections have nothing to invalidate and nothing to leak.
+// withConn runs fn on a connection to ep: the one kept from the last call
+// with the same endpoint and budget if it is still open, else a new one.
+// fn must leave the session as it found it (no SET, no open transaction);
+// calls that change session state or run someone else's SQL use
+// withOwnConn. Why reuse at all: a new connection costs a TLS handshake and
+// a SCRAM exchange, milliseconds of the operator's CPU, which made up most
+// of its steady-state work at every pass of every member (pool.go).
 //
 // budget is the statement_timeout; the whole call, connecting included, gets
-// a hard deadline of Connect + budget + 1s, enforced by closing the socket
-// (see deadlineDialer), because lib/pq would otherwise wait on a silent peer
-// for as long as TCP does.
+// a hard deadline of Connect + budget + 1s, enforced by closing the socket,
+// because lib/pq would otherwise wait on a silent peer for as long as TCP
+// does.
 func (c *client) withConn(ctx context.Context, ep Endpoint, op string, budget time.Duration, fn func(context.Context, *sql.Conn) error) error {
+	return c.call(ctx, ep, op, budget, true, fn)
+}
+
+// withOwnConn is withConn on a new connection, closed after the call.
+func (c *client) withOwnConn(ctx context.Context, ep Endpoint, op string, budget time.Duration, fn func(context.Context, *sql.Conn) error) error {
+	return c.call(ctx, ep, op, budget, false, fn)
+}
+
+func (c *client) call(ctx context.Context, ep Endpoint, op string, budget time.Duration, reuse bool, fn func(context.Context, *sql.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeouts.Connect+budget+time.Second)
 	defer cancel()
-	if err := c.run(ctx, ep, budget, fn); err != nil {
+	if err := c.run(ctx, ep, budget, reuse, fn); err != nil {
 		return newError(op, ep, ctx, err)
 	}
 	return nil
 }
 
-func (c *client) run(ctx context.Context, ep Endpoint, budget time.Duration, fn func(context.Context, *sql.Conn) error) error {
-	connector, err := pq.NewConnector(ep.dsn(c.timeouts.Connect, budget))
-	if err != nil {
+func (c *client) run(ctx context.Context, ep Endpoint, budget time.Duration, reuse bool, fn func(context.Context, *sql.Conn) error) error {
+	dsn := ep.dsn(c.timeouts.Connect, budget)
+	key := poolKey(dsn)
+	var pc *pooledConn
+	if reuse {
+		pc = c.pool.take(key)
+	}
+	if pc == nil {
+		var err error
+		if pc, err = c.open(ctx, dsn); err != nil {
+			return err
+		}
+	}
+	// Closing the socket when the call's context ends is what bounds a
+	// call against a partitioned or frozen server: lib/pq reacts to a
+	// cancelled context only by sending a cancel request, then keeps
+	// waiting for the server's answer.
+	stop := context.AfterFunc(ctx, pc.sock.close)
+	err := fn(ctx, pc.conn)
+	if stopped := stop(); !stopped || err != nil || !reuse {
+		pc.close() // the socket was closed, or the session is in doubt
 		return err
 	}
-	connector.Dialer(deadlineDialer{callCtx: ctx})
+	c.pool.put(key, pc)
+	return nil
+}
+
+// open connects anew.
+func (c *client) open(ctx context.Context, dsn string) (*pooledConn, error) {
+	connector, err := pq.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sock := &socketDialer{userTimeout: c.timeouts.Connect}
+	connector.Dialer(sock)
 	db := sql.OpenDB(connector)
-	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		_ = db.Close()
+		return nil, err
 	}
-	defer conn.Close()
-	return fn(ctx, conn)
-}
-
-// deadlineDialer closes each connection it dials when the call's context
-// ends. lib/pq reacts to a cancelled context only by sending a cancel
-// request and then keeps waiting for the server's answer; against a
-// partitioned or frozen server that wait is unbounded. Closing the socket
-// makes the pending read fail at once.
-//
-// lib/pq dials that cancel request with the same dialer after the context
-// ended; those connections are left alone (lib/pq bounds them with
-// connect_timeout) so the cancel can still reach a live server.
-type deadlineDialer struct {
-	callCtx context.Context
-	d       net.Dialer
-}
-
-func (d deadlineDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
-}
-
-func (d deadlineDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return d.DialContext(ctx, network, address)
-}
-
-func (d deadlineDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	conn, err := d.d.DialContext(ctx, network, address)
-	if err != nil || d.callCtx.Err() != nil {
-		return conn, err // failed, or a cancel request for a call that already ended
-	}
-	stop := context.AfterFunc(d.callCtx, func() { _ = conn.Close() })
-	return &stoppingConn{Conn: conn, stop: stop}, nil
-}
-
-// stoppingConn unregisters the deadline callback when closed normally.
-type stoppingConn struct {
-	net.Conn
-	stop func() bool
-}
-
-func (c *stoppingConn) Close() error {
-	c.stop()
-	return c.Conn.Close()
+	return &pooledConn{db: db, conn: conn, sock: sock, opened: time.Now()}, nil
 }

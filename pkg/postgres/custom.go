@@ -61,7 +61,7 @@ func (c *client) CustomQueries(ctx context.Context, ep Endpoint, qs []CustomQuer
 		out[i].Query = q
 	}
 	ran := 0 // the queries that ran to an answer
-	err := c.withConn(ctx, ep, "custom queries", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	err := c.withOwnConn(ctx, ep, "custom queries", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		for ; ran < len(out); ran++ {
 			if err := ctx.Err(); err != nil {
 				return err

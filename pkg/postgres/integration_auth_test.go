@@ -70,7 +70,10 @@ func TestRotatedPasswords(t *testing.T) {
 	require.NoError(t, c.SetPassword(ctx, primary.Endpoint(), pgtest.ReplicationUser, "new-replication"))
 	require.NoError(t, c.SetPassword(ctx, primary.Endpoint(), "postgres", "new-superuser"))
 
-	_, err := c.Probe(ctx, primary.Endpoint())
+	// A new connection: the one the calls above left open stays logged in
+	// (pool.go), which is the point of keeping it.
+	fresh := postgres.NewWithTimeouts(postgres.Timeouts{Reuse: -1})
+	_, err := fresh.Probe(ctx, primary.Endpoint())
 	require.Error(t, err, "the old superuser password is refused")
 	assert.True(t, postgres.IsAuthFailed(err), "%v", err)
 	assert.False(t, postgres.IsUnreachable(err), "a refused password is no reason to fail over")

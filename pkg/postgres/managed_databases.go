@@ -24,7 +24,7 @@ func (c *client) EnsureDatabase(ctx context.Context, ep Endpoint, name, owner st
 			return invalidArgument("ensure database", ep, err)
 		}
 	}
-	return c.withConn(ctx, ep, "ensure database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "ensure database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		if err := localCommit(ctx, conn); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (c *client) EnsureExtensions(ctx context.Context, ep Endpoint, database str
 		return invalidArgument("create extensions", ep, err)
 	}
 	ep.Database = database
-	return c.withConn(ctx, ep, "create extensions", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "create extensions", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		var errs []error
 		for _, ext := range extensions {
 			if _, err := conn.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS "+pq.QuoteIdentifier(ext)); err != nil {
@@ -88,7 +88,7 @@ func (c *client) DropDatabase(ctx context.Context, ep Endpoint, name string, wit
 		return invalidArgument("drop database", ep, err)
 	}
 	var exists bool
-	err := c.withConn(ctx, ep, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	err := c.withOwnConn(ctx, ep, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		return conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists)
 	})
 	if err != nil || !exists {
@@ -103,7 +103,7 @@ func (c *client) DropDatabase(ctx context.Context, ep Endpoint, name string, wit
 	if withData {
 		stmt += " WITH (FORCE)"
 	}
-	return c.withConn(ctx, ep, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		if err := localCommit(ctx, conn); err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (c *client) refuseIfTables(ctx context.Context, ep Endpoint, name string) e
 	in.Database = name
 	var n int
 	var some string
-	err := c.withConn(ctx, in, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	err := c.withOwnConn(ctx, in, "drop database", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		return conn.QueryRowContext(ctx, userTables).Scan(&n, &some)
 	})
 	if err != nil || n == 0 {

@@ -57,7 +57,7 @@ func (c *client) EnsureManagedRole(ctx context.Context, ep Endpoint, r ManagedRo
 		}
 		verifier = v
 	}
-	return c.withConn(ctx, ep, "ensure role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "ensure role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		if err := localCommit(ctx, conn); err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (c *client) DropManagedRole(ctx context.Context, ep Endpoint, role string) 
 	var exists bool
 	var owned int
 	var ownedIn, privilegesIn []string
-	err := c.withConn(ctx, ep, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	err := c.withOwnConn(ctx, ep, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil || !exists {
 			return err
 		}
@@ -191,14 +191,14 @@ func (c *client) DropManagedRole(ctx context.Context, ep Endpoint, role string) 
 		}
 		other := ep
 		other.Database = db
-		if err := c.withConn(ctx, other, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+		if err := c.withOwnConn(ctx, other, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 			_, err := conn.ExecContext(ctx, "DROP OWNED BY "+pq.QuoteIdentifier(role))
 			return err
 		}); err != nil {
 			return err
 		}
 	}
-	return c.withConn(ctx, ep, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "drop role", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
 		if err := localCommit(ctx, conn); err != nil {
 			return err
 		}

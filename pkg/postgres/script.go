@@ -23,7 +23,7 @@ func (c *client) RunScript(ctx context.Context, ep Endpoint, database, script st
 	}
 	ep.Database = database
 	budget := max(c.timeouts.Checkpoint, c.timeouts.Statement)
-	return c.withConn(ctx, ep, "run script", budget, func(ctx context.Context, conn *sql.Conn) error {
+	return c.withOwnConn(ctx, ep, "run script", budget, func(ctx context.Context, conn *sql.Conn) error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err

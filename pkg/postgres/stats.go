@@ -16,7 +16,7 @@ type MemberStats struct {
 	InRecovery    bool
 	ServerVersion int // server_version_num
 	// Connections counts client backends (pg_stat_activity, the
-	// operator's own excluded) by state: "active", "idle",
+	// operator's connections excluded) by state: "active", "idle",
 	// "idle in transaction", ... (ConnectionStates); any other state is
 	// counted as "other".
 	Connections    map[string]int64
@@ -82,7 +82,7 @@ const (
 const statsQuery = `
 WITH r AS MATERIALIZED (SELECT pg_is_in_recovery() AS standby),
 a AS MATERIALIZED (SELECT state, xact_start FROM pg_stat_activity
-                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())
+                   WHERE backend_type = 'client backend' AND application_name <> 'postgres-operator')
 SELECT r.standby,
        current_setting('server_version_num')::int,
        current_setting('max_connections')::bigint,
