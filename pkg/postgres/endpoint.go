@@ -120,9 +120,17 @@ type kv struct{ k, v string }
 // tlsParams: with TLS, host names the certificate and hostaddr the pod;
 // the PEM travels inline (sslinline), so no file is written. Without,
 // sslmode=disable.
+//
+// lib/pq's sslinline demands a client certificate, so without one (its
+// Secret deleted, until the operator issues it again) the connection is
+// encrypted but does not verify the server: sslmode=require, as with
+// SkipVerify, rather than no connection at all.
 func (e Endpoint) tlsParams() []kv {
 	if e.TLS == nil {
 		return []kv{{"sslmode", "disable"}}
+	}
+	if len(e.TLS.Cert) == 0 {
+		return []kv{{"hostaddr", e.Host}, {"sslmode", "require"}}
 	}
 	out := []kv{{"hostaddr", e.Host}, {"sslmode", "verify-full"}, {"sslinline", "true"}}
 	if e.TLS.SkipVerify {
@@ -130,10 +138,7 @@ func (e Endpoint) tlsParams() []kv {
 	} else {
 		out = append(out, kv{"sslrootcert", string(e.TLS.RootCAs)})
 	}
-	if len(e.TLS.Cert) > 0 {
-		out = append(out, kv{"sslcert", string(e.TLS.Cert)}, kv{"sslkey", string(e.TLS.Key)})
-	}
-	return out
+	return append(out, kv{"sslcert", string(e.TLS.Cert)}, kv{"sslkey", string(e.TLS.Key)})
 }
 
 // serverName is libpq's host: the address itself, or with TLS the name

@@ -87,3 +87,15 @@ func TestDSNWithoutTLSIsPlainText(t *testing.T) {
 	assert.Equal(t, "10.244.0.7", cfg.Host)
 	assert.Equal(t, pq.SSLModeDisable, cfg.SSLMode)
 }
+
+// lib/pq's inline PEM needs a client certificate: without one (its Secret
+// deleted) the connection is still encrypted, and still made.
+func TestDSNWithTLSButNoClientCertificateIsEncryptedUnverified(t *testing.T) {
+	ep := Endpoint{Host: "10.244.0.7", TLS: &TLS{ServerName: "pg-rw.ns.svc", RootCAs: []byte("ca")}}
+	cfg, err := pq.NewConfig(ep.dsn(time.Second, 0))
+	require.NoError(t, err)
+	assert.Equal(t, pq.SSLModeRequire, cfg.SSLMode)
+	assert.False(t, cfg.SSLInline)
+	assert.Equal(t, "10.244.0.7", cfg.Hostaddr.String())
+	assert.Empty(t, cfg.SSLCert)
+}
