@@ -127,7 +127,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		}
 		return cluster.New(cfg, key, obj, report)
 	}
-	ctrl, err := controller.New(recorder, informers, newRunner, controller.Options{Workers: o.workers})
+	ctrl, err := controller.New(recorder, informers, newRunner, controller.Options{Workers: o.workers, Clusters: pgc.PostgresV1alpha1()})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"golang.org/x/time/rate"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	pgclient "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/typed/postgres/v1alpha1"
 )
 
 // Options tunes the controller. Zero values take the defaults below.
@@ -31,6 +33,9 @@ type Options struct {
 	// each panic in a row, up to the max (defaults 1s and 5m).
 	RestartBaseDelay time.Duration
 	RestartMaxDelay  time.Duration
+	// Clusters writes the Degraded condition of a cluster whose actor
+	// panicked (restarts.go); nil: the Warning Event alone tells.
+	Clusters pgclient.PostgresClustersGetter
 }
 
 const (

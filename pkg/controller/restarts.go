@@ -8,8 +8,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
 // A bug that panics in one cluster's actor must cost that cluster a
@@ -90,6 +94,24 @@ func (c *Controller) runnerPanicked(ctx context.Context, key cache.ObjectName, p
 		logger.Error(err, "Cannot read PostgresCluster for a Warning Event")
 	default:
 		c.recorder.Event(pgc, corev1.EventTypeWarning, ReasonActorPanicked, msg)
+		c.markDegraded(ctx, pgc, msg)
+	}
+}
+
+// markDegraded sets Degraded=True with reason ActorPanicked, so the panic
+// shows where users look (kubectl get, alerts on conditions) until the
+// restarted actor's first pass recomputes the condition. Best effort: a
+// conflict with that actor's own write leaves it to the actor.
+func (c *Controller) markDegraded(ctx context.Context, pgc *v1alpha1.PostgresCluster, msg string) {
+	if c.opts.Clusters == nil {
+		return
+	}
+	pgc = pgc.DeepCopy()
+	meta.SetStatusCondition(&pgc.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionDegraded,
+		Status: metav1.ConditionTrue, Reason: ReasonActorPanicked, Message: msg, ObservedGeneration: pgc.Generation})
+	_, err := c.opts.Clusters.PostgresClusters(pgc.Namespace).UpdateStatus(ctx, pgc, metav1.UpdateOptions{})
+	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		klog.FromContext(ctx).Error(err, "Cannot set the Degraded condition after a panic")
 	}
 }
 

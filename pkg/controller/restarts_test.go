@@ -7,6 +7,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	pgfake "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/fake"
 )
 
 func TestRestartDelayDoublesUpToTheMax(t *testing.T) {
@@ -83,4 +88,24 @@ func expectEventWith(t *testing.T, f *fixture, prefix string) string {
 		t.Fatalf("no Event %q", prefix)
 		return ""
 	}
+}
+
+// The panic also shows as Degraded=True, reason ActorPanicked, on the
+// cluster itself, until the restarted actor recomputes its conditions.
+func TestRunnerPanicMarksTheClusterDegraded(t *testing.T) {
+	pgc := newCluster("ns-a", "db")
+	f := newFixture(t, Options{RestartBaseDelay: time.Minute, RestartMaxDelay: time.Minute}, []string{""}, pgc)
+	status := pgfake.NewClientset(pgc.DeepCopy()) // the fixture's own clientset allows reads only
+	f.ctrl.opts.Clusters = status.PostgresV1alpha1()
+	f.runners.setPanics(1)
+	f.run()
+
+	expectEventWith(t, f, "Warning ActorPanicked")
+	waitUntil(t, "the Degraded condition", func() bool {
+		got, err := status.PostgresV1alpha1().PostgresClusters("ns-a").Get(f.ctx, "db", metav1.GetOptions{})
+		require.NoError(t, err)
+		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionDegraded)
+		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == ReasonActorPanicked &&
+			strings.Contains(c.Message, "boom")
+	})
 }
