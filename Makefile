@@ -55,8 +55,8 @@ image: build-operator ## Build the operator image as a docker archive (no Docker
 	go -C hack/images run . pack-binary --binary $(CURDIR)/bin/postgres-operator \
 	    --tag $(IMAGE) --out $(LOCAL)/images/postgres-operator.tar
 
-local-up: ## Start the built-in local Kubernetes cluster.
-	$(CLUSTER) up
+local-up: ## Start the built-in local Kubernetes cluster (NODES=3: three nodes; a fresh start has one).
+	$(if $(NODES),LOCAL_CLUSTER_NODES=$(NODES) )$(CLUSTER) up
 
 local-down: ## Stop the local cluster and remove everything it set up on the host.
 	$(CLUSTER) down

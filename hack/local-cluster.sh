@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# A real single-node Kubernetes cluster on this machine, built from Go modules
-# and Debian packages: no Docker, no registry, no traffic beyond this host.
-# See hack/LOCAL-CLUSTER.md.
+# A real Kubernetes cluster on this machine (one node, or more with
+# LOCAL_CLUSTER_NODES=N), built from Go modules and Debian packages: no
+# Docker, no registry, no traffic beyond this host. See hack/LOCAL-CLUSTER.md.
 #
 #   hack/local-cluster.sh up                  build what is missing, start, wait until pods can run
 #   hack/local-cluster.sh down                stop everything, keep state (etcd, images, volumes)
 #   hack/local-cluster.sh purge [--all]       down + delete state (--all: also binaries and images)
 #   hack/local-cluster.sh status              components and node readiness
 #   hack/local-cluster.sh kubeconfig          path of the admin kubeconfig
-#   hack/local-cluster.sh load-image FILE...  import docker/OCI archives into the node
+#   hack/local-cluster.sh load-image FILE...  import docker/OCI archives into the nodes
+#   hack/local-cluster.sh node cut|heal|stop|start NODE   faults of an extra node
 set -Eeuo pipefail
 
 LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)
@@ -36,9 +37,11 @@ source "$LIB/cluster-up.sh"
 source "$LIB/cluster-down.sh"
 # shellcheck source=SCRIPTDIR/lib/cluster-status.sh
 source "$LIB/cluster-status.sh"
+# shellcheck source=SCRIPTDIR/lib/cluster-nodes.sh
+source "$LIB/cluster-nodes.sh"
 
 usage() {
-	sed -n '6,11s/^#   //p' "${BASH_SOURCE[0]}" >&2
+	sed -n '6,12s/^#   //p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -68,5 +71,6 @@ purge) report_failures && lock && cluster_purge "$@" ;;
 status) cluster_status ;;
 kubeconfig) cluster_kubeconfig ;;
 load-image) report_failures && lock && cluster_load_image "$@" ;;
+node) report_failures && lock && cluster_node "$@" ;;
 *) usage ;;
 esac

@@ -65,18 +65,21 @@ build_images() {
 	say "images built: $PAUSE_IMAGE $POSTGRES_IMAGE"
 }
 
-ctr_() { ctr --address "$LC_RUN/containerd/containerd.sock" -n k8s.io "$@"; }
+# CTR_SOCKET, IMPORT_LOG and IMPORTED_DIR name the first node's containerd;
+# an extra node's functions set them (as locals) to its own.
+ctr_() { ctr --address "${CTR_SOCKET:-$LC_RUN/containerd/containerd.sock}" -n k8s.io "$@"; }
 
 # import_image ARCHIVE: into containerd's k8s.io namespace (the one kubelet uses).
 import_image() {
-	ctr_ images import "$1" >"$LC_LOG/import.log" 2>&1 ||
-		die "importing $1 failed: $(tail -1 "$LC_LOG/import.log")"
+	local log=${IMPORT_LOG:-$LC_LOG/import.log}
+	ctr_ images import "$1" >"$log" 2>&1 ||
+		die "importing $1 failed: $(tail -1 "$log")"
 }
 
 # import_builtin_images: only archives that changed since their last import,
 # which keeps a second `up` fast; purge forgets the record with the images.
 import_builtin_images() {
-	local a sum done_dir=$LC_VAR/images-imported
+	local a sum done_dir=${IMPORTED_DIR:-$LC_VAR/images-imported}
 	mkdir -p "$done_dir"
 	for a in pause postgres; do
 		sum=$(cksum <"$LC_IMAGES/$a.tar")

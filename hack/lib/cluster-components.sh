@@ -41,12 +41,13 @@ start_etcd() {
 # Pulls go to a closed local port posing as proxy: an image that was not loaded
 # fails at once with ErrImagePull, and no registry name is even looked up.
 # (containerd 1.6 has no catch-all registry mirror; the proxy covers every registry.)
+# start_containerd [NAME CONFIG]: the first node's, or NAME's (an extra node).
 start_containerd() {
 	mkdir -p "$LC_RUN/containerd"
 	(
 		export HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=localhost
 		unset http_proxy https_proxy no_proxy
-		start_proc containerd /usr/bin/containerd --config "$LC_ETC/containerd.toml"
+		start_proc "${1:-containerd}" /usr/bin/containerd --config "${2:-$LC_ETC/containerd.toml}"
 	)
 }
 

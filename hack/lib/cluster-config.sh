@@ -54,18 +54,22 @@ current-context: local-cluster
 EOF
 }
 
-containerd_config() {
+containerd_config() { containerd_config_for "$LC_VAR" "$LC_RUN" "$LC_ETC/cni"; }
+
+# containerd_config_for VAR-DIR RUN-DIR CNI-CONF-DIR: a node's containerd.
+containerd_config_for() {
+	local var=$1 run=$2 cni=$3
 	cat <<EOF
 version = 2
-root = "$LC_VAR/containerd"
-state = "$LC_RUN/containerd"
+root = "$var/containerd"
+state = "$run/containerd"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 [grpc]
-  address = "$LC_RUN/containerd/containerd.sock"
+  address = "$run/containerd/containerd.sock"
 [ttrpc]
-  address = "$LC_RUN/containerd/containerd.sock.ttrpc"
+  address = "$run/containerd/containerd.sock.ttrpc"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "$LC_VAR/containerd-opt"
+  path = "$var/containerd-opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   stream_server_address = "127.0.0.1"
@@ -80,16 +84,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         BinaryName = "/usr/sbin/runc"
-        Root = "$LC_RUN/runc"
+        Root = "$run/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "$LC_ETC/cni"
+    conf_dir = "$cni"
     max_conf_num = 1
 EOF
 }
 
 # Pods get routes to the cluster's own ranges only: no default route, no masquerade.
-cni_config() {
+cni_config() { cni_config_for "$POD_CIDR" "$POD_GW" "$NODE_IP/32" "$LC_VAR/cni-ipam"; }
+
+# cni_config_for POD-RANGE GATEWAY NODE-ROUTE IPAM-DIR: a node's pod network.
+cni_config_for() {
 	cat <<EOF
 {
   "cniVersion": "0.4.0",
@@ -98,9 +105,9 @@ cni_config() {
     "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
     "ipam": {
       "type": "host-local",
-      "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$POD_GW"}]],
-      "routes": [{"dst": "$CLUSTER_CIDR"}, {"dst": "$SVC_CIDR"}, {"dst": "$NODE_IP/32"}],
-      "dataDir": "$LC_VAR/cni-ipam"
+      "ranges": [[{"subnet": "$1", "gateway": "$2"}]],
+      "routes": [{"dst": "$CLUSTER_CIDR"}, {"dst": "$SVC_CIDR"}, {"dst": "$3"}],
+      "dataDir": "$4"
     }
   }]
 }
@@ -108,27 +115,35 @@ EOF
 }
 
 kubelet_config() {
+	kubelet_config_for "$NODE_IP" "$LC_RUN/containerd/containerd.sock" "$LC_VAR/log/pods" \
+		"$LC_VAR/kubelet-plugins" "$LC_PKI/kubelet-serving"
+}
+
+# kubelet_config_for ADDRESS CRI-SOCKET POD-LOGS-DIR PLUGIN-DIR SERVING-CERT [CGROUP-ROOT]
+# (SERVING-CERT without .crt/.key). Two kubelets on one cgroup hierarchy need
+# distinct cgroup roots, or each would take the other's pods for orphans.
+kubelet_config_for() {
 	cat <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $NODE_IP
+address: $1
 port: 10250
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
-containerRuntimeEndpoint: unix://$LC_RUN/containerd/containerd.sock
+containerRuntimeEndpoint: unix://$2
 cgroupDriver: cgroupfs
 oomScoreAdj: 0 # -999 needs CAP_SYS_RESOURCE, which some VMs withhold
 failSwapOn: false
-podLogsDir: $LC_VAR/log/pods
-volumePluginDir: $LC_VAR/kubelet-plugins # default is under /usr/libexec
+podLogsDir: $3
+volumePluginDir: $4 # default is under /usr/libexec
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
   x509: {clientCAFile: $LC_PKI/ca.crt}
 authorization: {mode: Webhook}
-tlsCertFile: $LC_PKI/kubelet-serving.crt
-tlsPrivateKeyFile: $LC_PKI/kubelet-serving.key
+tlsCertFile: $5.crt
+tlsPrivateKeyFile: $5.key
 clusterDomain: cluster.local
 clusterDNS: [$DNS_SVC_IP]
 resolvConf: "" # pods get cluster DNS only, never the host's resolvers
@@ -143,20 +158,24 @@ nodeStatusUpdateFrequency: 4s
 maxPods: $MAX_PODS
 configMapAndSecretChangeDetectionStrategy: Watch
 EOF
+	[ -z "${6:-}" ] || echo "cgroupRoot: $6"
 }
 
-kube_proxy_config() {
+kube_proxy_config() { kube_proxy_config_for "$NODE_NAME" "$NODE_IP"; }
+
+# kube_proxy_config_for NODE-NAME NODE-ADDRESS
+kube_proxy_config_for() {
 	cat <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $LC_ETC/kube-proxy.kubeconfig}
 mode: iptables
 clusterCIDR: $CLUSTER_CIDR
-hostnameOverride: $NODE_NAME
+hostnameOverride: $1
 bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$NODE_IP/32"]
+nodePortAddresses: ["$2/32"]
 iptables: {localhostNodePorts: false}
 # Zeros leave the host's conntrack sysctls as they are.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}

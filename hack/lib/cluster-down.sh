@@ -7,8 +7,10 @@ cluster_down() {
 	need_root
 	mkdir -p "$LC_RUN"
 	local c
+	nodes_down # extra nodes first, while the API server can still hear about their pods
+	rm -f "$LC_RUN/nodes" # the next `up` makes one node unless told otherwise
 	stop_proc kubelet
-	mark_pods_not_ready
+	mark_pods_not_ready "$NODE_NAME"
 	for c in provisioner coredns kube-proxy kube-scheduler kube-controller-manager; do
 		stop_proc "$c" &
 	done
@@ -35,7 +37,9 @@ cluster_down() {
 	local left
 	left=$(leftovers)
 	[ -z "$left" ] || die "down left these behind:"$'\n'"$left"
-	say "down: no process, mount, netns, bridge, address or iptables chain left (unreachable routes for $NODE_IP, $CLUSTER_CIDR, $SVC_CIDR stay until purge)"
+	local fenced
+	fenced=$(nodes_fenced | paste -sd ' ')
+	say "down: no process, mount, netns, bridge, address or iptables chain left (unreachable routes for $NODE_IP, $CLUSTER_CIDR, $SVC_CIDR${fenced:+, $fenced} stay until purge)"
 }
 
 # leftovers: whatever of ours is still on the host, one item per line.
@@ -51,6 +55,7 @@ leftovers() {
 	ip -4 -o addr show dev lo | grep -qF " $NODE_IP/" && echo "address: $NODE_IP on lo"
 	ip -4 -o route show table all | grep -E "^(${CLUSTER_CIDR%%/*}|${SVC_CIDR%%/*})/" | sed 's/^/route: /'
 	{ iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^:(KUBE-|LOCAL-CLUSTER-)' | sed 's/ .*//; s/^:/iptables chain: /'
+	nodes_leftovers
 	return 0
 }
 
@@ -70,10 +75,11 @@ leftover_processes() {
 # in etcd would still say Ready after the next `up`, until kubelet gets to
 # each of them; a waiting client would then trust a dead pod IP. This is what
 # the node lifecycle controller does when a node stops reporting.
+# mark_pods_not_ready [NODE]
 mark_pods_not_ready() {
 	proc_pid kube-apiserver >/dev/null || return 0
 	local patch='{"status":{"conditions":[{"type":"Ready","status":"False","reason":"NodeDown","message":"local cluster is down"},{"type":"ContainersReady","status":"False","reason":"NodeDown"}]}}'
-	kctl get pods -A --field-selector "spec.nodeName=$NODE_NAME,status.phase=Running" --request-timeout=10s \
+	kctl get pods -A --field-selector "spec.nodeName=${1:-$NODE_NAME},status.phase=Running" --request-timeout=10s \
 		-o jsonpath='{range .items[*]}--namespace={.metadata.namespace} {.metadata.name}{"\n"}{end}' 2>/dev/null |
 		xargs -r -n 2 -P 4 "$LC_BIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=10s \
 			patch pod --subresource=status --type=strategic -p "$patch" >/dev/null 2>&1 || true

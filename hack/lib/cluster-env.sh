@@ -38,6 +38,13 @@ PAUSE_IMAGE=localhost/pause:3.10
 POSTGRES_IMAGE=localhost/postgres:15
 ADMIN_KUBECONFIG=$LC_ETC/admin.kubeconfig
 
+# Extra nodes (cluster-nodes.sh): node N (2, 3, ...) is $NODE_NAME-N at
+# 10.250.0.N, in network namespace lc-nodeN. LOCAL_CLUSTER_NODES (make
+# local-up NODES=N) sets how many nodes `up` makes.
+NODE_NET=10.250.0.0/24 # the nodes' addresses; the first node's is NODE_IP
+NODE_NS_PREFIX=lc-node # network namespace and host end of the veth: lc-node2, ...
+NODES_MAX=20
+
 # The processes of a cluster, in start order (status lists them so).
 COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns provisioner)
 

@@ -9,7 +9,9 @@
 #    cluster fails at once instead of sending to the default gateway;
 #  - a mangle-table guard (ahead of anything kube-proxy adds) drops traffic
 #    from other interfaces to the cluster's ranges, and any forwarding other
-#    than within cni0, all of it if this host did not forward before `up`.
+#    than within cni0, all of it if this host did not forward before `up`;
+#    with extra nodes, their veths (lc-nodeN) count as cluster interfaces
+#    too, and forwarding among cni0 and them is all that is allowed.
 # `down` undoes all but the unreachable routes, and restores the sysctls changed.
 
 GUARD_IN=LOCAL-CLUSTER-IN
@@ -28,10 +30,16 @@ net_preflight() {
 	grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null ||
 		die "the overlay filesystem is missing (containerd's snapshotter needs it)"
 	# Our ranges must not already be in use by this machine's networks.
-	local r
+	local r n
 	for r in "$CLUSTER_CIDR" "$SVC_CIDR" "$NODE_IP/32"; do
-		if ip -4 -o route show root "$r" table all | grep -vE "dev ($BRIDGE|lo)|^unreachable" | grep -q .; then
+		if ip -4 -o route show root "$r" table all | grep -vE "dev ($BRIDGE|lo|${NODE_NS_PREFIX}[0-9]+)|^unreachable" | grep -q .; then
 			die "address range $r is already routed on this host: $(ip -4 -o route show root "$r" | head -1)"
+		fi
+	done
+	for n in $(nodes_extra); do
+		r=$(node_ip "$n")/32
+		if ip -4 -o route show root "$r" table all | grep -vE "dev $NODE_NS_PREFIX$n |^unreachable" | grep -q .; then
+			die "node address $r is already routed on this host: $(ip -4 -o route show root "$r" | head -1)"
 		fi
 	done
 }
@@ -63,17 +71,28 @@ net_up() {
 guard_up() {
 	local forwarded
 	forwarded=$(awk '$1 == "net.ipv4.ip_forward" {print $2}' "$LC_RUN/host-sysctls")
+	# The cluster's interfaces: cni0, and the veth of each extra node.
+	local ifs=("$BRIDGE") n i o
+	for n in $(nodes_extra); do ifs+=("$(node_ns "$n")"); done
 	iptables -t mangle -N $GUARD_IN 2>/dev/null || iptables -t mangle -F $GUARD_IN
 	iptables -t mangle -A $GUARD_IN -i lo -j RETURN
-	iptables -t mangle -A $GUARD_IN -i "$BRIDGE" -j RETURN
+	for i in "${ifs[@]}"; do
+		iptables -t mangle -A $GUARD_IN -i "$i" -j RETURN
+	done
 	local r
 	for r in "$NODE_IP/32" "$CLUSTER_CIDR" "$SVC_CIDR"; do
 		iptables -t mangle -A $GUARD_IN -d "$r" -j DROP
 	done
 	iptables -t mangle -N $GUARD_FWD 2>/dev/null || iptables -t mangle -F $GUARD_FWD
-	iptables -t mangle -A $GUARD_FWD -i "$BRIDGE" -o "$BRIDGE" -j RETURN
-	iptables -t mangle -A $GUARD_FWD -i "$BRIDGE" -j DROP
-	iptables -t mangle -A $GUARD_FWD -o "$BRIDGE" -j DROP
+	for i in "${ifs[@]}"; do
+		for o in "${ifs[@]}"; do
+			iptables -t mangle -A $GUARD_FWD -i "$i" -o "$o" -j RETURN
+		done
+	done
+	for i in "${ifs[@]}"; do
+		iptables -t mangle -A $GUARD_FWD -i "$i" -j DROP
+		iptables -t mangle -A $GUARD_FWD -o "$i" -j DROP
+	done
 	# This host did not route before: keep it that way for everything but cni0.
 	[ "$forwarded" = 0 ] && iptables -t mangle -A $GUARD_FWD -j DROP
 	iptables -t mangle -C PREROUTING -j $GUARD_IN 2>/dev/null || iptables -t mangle -I PREROUTING -j $GUARD_IN
@@ -86,7 +105,8 @@ net_down() {
 	[ -f "$LC_RUN/host-sysctls" ] && fence_routes # only after an `up`
 	kube_rules_down
 	local chain hook
-	for chain in $GUARD_IN:PREROUTING $GUARD_FWD:FORWARD; do
+	# (The cut chains hang off two hooks: the chain goes with the second.)
+	for chain in $GUARD_IN:PREROUTING $GUARD_FWD:FORWARD $CUT_IN:PREROUTING $CUT_OUT:FORWARD $CUT_OUT:OUTPUT; do
 		hook=${chain#*:} chain=${chain%:*}
 		while iptables -t mangle -D "$hook" -j "$chain" 2>/dev/null; do :; done
 		iptables -t mangle -F "$chain" 2>/dev/null || true
@@ -135,10 +155,11 @@ fence_routes() {
 	done
 }
 
-# unfence_routes: on purge, the host goes back to how it was before `up`.
+# unfence_routes: on purge, the host goes back to how it was before `up`
+# (extra nodes' addresses included: cluster-nodes.sh fences them the same way).
 unfence_routes() {
 	local r
-	for r in "$NODE_IP/32" "$CLUSTER_CIDR" "$SVC_CIDR"; do
+	for r in "$NODE_IP/32" "$CLUSTER_CIDR" "$SVC_CIDR" $(nodes_fenced); do
 		ip route del unreachable "$r" 2>/dev/null || true
 	done
 }

@@ -15,6 +15,11 @@ proc_pid() {
 	echo "$pid"
 }
 
+# PROC_WRAP: a command start_proc runs the binary through (empty for the
+# first node; an extra node's components enter its cgroup and namespaces).
+# It must end in exec, so that the PID stays the binary's.
+PROC_WRAP=()
+
 # start_proc NAME BINARY ARGS...: run detached (own session, so a Ctrl-C in the
 # terminal that ran `up` does not reach it), output to log/NAME.log.
 start_proc() {
@@ -28,10 +33,10 @@ start_proc() {
 	[ -f "$LC_LOG/$name.log" ] && mv -f "$LC_LOG/$name.log" "$LC_LOG/$name.log.prev"
 	# The shell records its own PID, then becomes the program: that PID is the program's.
 	# shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
-	setsid /bin/sh -c 'echo "$$ $1" >"$0"; shift; exec "$@"' "$f" "$bin" "$bin" "$@" \
+	setsid /bin/sh -c 'echo "$$ $1" >"$0"; shift; exec "$@"' "$f" "$bin" "${PROC_WRAP[@]}" "$bin" "$@" \
 		>"$LC_LOG/$name.log" 2>&1 </dev/null 9>&- & # 9: the command lock, not for daemons to hold
 	local i
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 150; i++)); do
 		proc_pid "$name" >/dev/null && return 0
 		sleep 0.02
 	done

@@ -20,7 +20,16 @@ cluster_status() {
 	else
 		printf '%-24s %s\n' "node $NODE_NAME" "unknown (kube-apiserver not running)"
 	fi
+	nodes_status || ok=1
 	return $ok
+}
+
+# remember_image ARCHIVE: extra nodes made or started later import it too
+# (pods may land on any node, and there is no registry to pull from).
+remember_image() {
+	local f=$LC_VAR/loaded-images a
+	a=$(realpath "$1")
+	grep -qxF "$a" "$f" 2>/dev/null || echo "$a" >>"$f"
 }
 
 cluster_kubeconfig() {
@@ -38,6 +47,8 @@ cluster_load_image() {
 	for a in "$@"; do
 		[ -f "$a" ] || die "$a: no such file"
 		import_image "$a"
+		nodes_load_image "$a"
+		remember_image "$a"
 		say "loaded $a: $(awk '/^unpacking/ {print $2}' "$LC_LOG/import.log" | tr '\n' ' ')"
 	done
 }

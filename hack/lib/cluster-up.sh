@@ -4,6 +4,8 @@
 
 cluster_up() {
 	need_root
+	local NODES_WANTED
+	NODES_WANTED=$(nodes_wanted)
 	mkdir -p "$LC_BIN" "$LC_IMAGES" "$LC_ETC" "$LC_VAR" "$LC_RUN" "$LC_LOG"
 	check_socket_paths
 	deps_ensure
@@ -25,6 +27,8 @@ cluster_up() {
 	wait_for "containerd ready" 30 ctr_ version
 	import_builtin_images
 	wait_for "kube-apiserver ready" 60 kctl get --raw /readyz
+	nodes_prune "$NODES_WANTED"
+	echo "$NODES_WANTED" >"$LC_RUN/nodes"
 
 	local kubelet_start=
 	proc_pid kubelet >/dev/null || kubelet_start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -36,16 +40,21 @@ cluster_up() {
 	start_coredns
 	start_provisioner
 	wait_for "node $NODE_NAME Ready" 120 node_ready "$kubelet_start"
+	nodes_up "$NODES_WANTED"
 	wait_for "default service account exists (pods can be created)" 60 kctl -n default get serviceaccount default
 	wait_for "CoreDNS ready" 30 curl -sf http://127.0.0.1:10253/ready
-	say "cluster up; kubeconfig: $ADMIN_KUBECONFIG"
+	if ((NODES_WANTED > 1)); then
+		say "cluster up with $NODES_WANTED nodes; kubeconfig: $ADMIN_KUBECONFIG"
+	else
+		say "cluster up; kubeconfig: $ADMIN_KUBECONFIG"
+	fi
 }
 
-# node_ready [SINCE]: Ready, and if kubelet was just started, reported by it
+# node_ready [SINCE [NODE]]: Ready, and if kubelet was just started, reported by it
 # (a restarted cluster still holds the Ready condition from before `down`).
 node_ready() {
 	local s
-	s=$(kctl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}') || return 1
+	s=$(kctl get node "${2:-$NODE_NAME}" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}') || return 1
 	[ "${s%% *}" = True ] || return 1
 	[ -z "${1:-}" ] || [[ ! "${s#* }" < "$1" ]]
 }
@@ -53,8 +62,9 @@ node_ready() {
 # Unix sockets have a 107-byte path limit; a deep checkout would break them.
 check_socket_paths() {
 	local p
+	local last=$LC_RUN/$NODE_NAME-$NODES_MAX
 	for p in "$LC_RUN/containerd/containerd.sock.ttrpc" "$LC_VAR/kubelet/plugins_registry/x-reg.sock" \
-		"$LC_VAR/kubelet/pod-resources/kubelet.sock"; do
+		"$LC_VAR/kubelet/pod-resources/kubelet.sock" "$last/containerd/containerd.sock.ttrpc"; do
 		[ ${#p} -le 100 ] || die "the state path $LC_DIR is too long for Unix sockets; set LOCAL_CLUSTER_DIR to a shorter one"
 	done
 }

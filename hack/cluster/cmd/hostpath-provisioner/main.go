@@ -1,12 +1,19 @@
-// Command hostpath-provisioner gives the single-node local cluster dynamic
-// volumes: for each pending claim of its StorageClass it makes a directory
-// under --root and a `local` PersistentVolume pinned to the node; when a
-// released volume's reclaim policy is Delete it removes the directory and the
-// volume.
+// Command hostpath-provisioner gives the local cluster dynamic volumes: for
+// each pending claim of its StorageClass it makes a directory under --root
+// and a `local` PersistentVolume pinned to the node; when a released volume's
+// reclaim policy is Delete it removes the directory and the volume.
 //
-// It runs on the host, next to kubelet, so it works on the directories
-// directly; a provisioner running in the cluster would need a helper pod per
-// volume (local-path-provisioner does), which costs seconds and an image.
+// Each node runs its own, as a node-local provisioner would: it answers only
+// claims the scheduler placed on its node (annotation selected-node) and only
+// volumes pinned to its node, so a stopped node's volumes wait for it.
+// Claims of an Immediate class have no node: only the provisioner started
+// with --unselected (the first node's) takes them.
+//
+// It runs outside the cluster, next to its node's kubelet (on the host for
+// the first node, in an extra node's namespaces for the others), so it works
+// on the directories directly; a provisioner running in the cluster would
+// need a helper pod per volume (local-path-provisioner does), which costs
+// seconds and an image.
 package main
 
 import (
@@ -34,6 +41,7 @@ func main() {
 	flag.StringVar(&p.name, "name", "", "provisioner name, as in the StorageClass")
 	flag.StringVar(&p.root, "root", "", "directory holding one sub-directory per volume")
 	flag.StringVar(&p.node, "node", "", "name of the node the directories are on")
+	flag.BoolVar(&p.unselected, "unselected", true, "also provision claims no node was selected for (Immediate binding)")
 	flag.Parse()
 	if *kubeconfig == "" || p.name == "" || p.root == "" || p.node == "" {
 		flag.Usage()

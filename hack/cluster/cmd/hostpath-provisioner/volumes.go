@@ -24,6 +24,7 @@ const (
 
 type provisioner struct {
 	name, root, node string
+	unselected       bool // take claims without a selected node
 
 	client  kubernetes.Interface
 	events  record.EventRecorder
@@ -33,8 +34,26 @@ type provisioner struct {
 	queue   *queue
 }
 
+// owns: volumes of our class pinned to our node (another node's
+// provisioner deletes the others, in that node's directory).
 func (p *provisioner) owns(pv *v1.PersistentVolume) bool {
-	return pv.Annotations[annProvisionedBy] == p.name && pv.Spec.Local != nil
+	return pv.Annotations[annProvisionedBy] == p.name && pv.Spec.Local != nil && volumeNode(pv) == p.node
+}
+
+// volumeNode: the hostname a local volume is pinned to ("" if none or several).
+func volumeNode(pv *v1.PersistentVolume) string {
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return ""
+	}
+	terms := pv.Spec.NodeAffinity.Required.NodeSelectorTerms
+	if len(terms) != 1 || len(terms[0].MatchExpressions) != 1 {
+		return ""
+	}
+	e := terms[0].MatchExpressions[0]
+	if e.Key != v1.LabelHostname || e.Operator != v1.NodeSelectorOpIn || len(e.Values) != 1 {
+		return ""
+	}
+	return e.Values[0]
 }
 
 // syncClaim creates the volume of a pending claim of our class. The volume
@@ -61,7 +80,7 @@ func (p *provisioner) syncClaim(ctx context.Context, key string) error {
 	// With WaitForFirstConsumer the scheduler names the node; wait for that.
 	node, picked := pvc.Annotations[annSelectedNode]
 	waits := sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == "WaitForFirstConsumer"
-	if (waits && !picked) || (picked && node != p.node) {
+	if (waits && !picked) || (picked && node != p.node) || (!picked && !p.unselected) {
 		return nil
 	}
 	if pvc.Spec.DataSource != nil || pvc.Spec.DataSourceRef != nil {
