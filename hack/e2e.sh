@@ -9,6 +9,7 @@ cd "$ROOT"
 if [ "${KEEP_CLUSTER:-0}" != 1 ]; then
 	trap 'hack/local-cluster.sh down' EXIT
 fi
+export LOCAL_CLUSTER_NODES=${LOCAL_CLUSTER_NODES:-1} # the suite assumes one node; a 3-node cluster left running shrinks back
 hack/local-cluster.sh up
 make --no-print-directory deploy
 export E2E_KUBECONFIG=$(hack/local-cluster.sh kubeconfig)
