@@ -46,7 +46,11 @@ type Cluster struct {
 	// unreachableSince and lostSince feed failover's timers (trackHealth).
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
-	restarts         map[string]int // failed pods replaced in a row, per member
+	// lastAlive and heartbeat are the operator's side of the primary's
+	// self-fencing lease (failover_fence.go, fence_heartbeat.go).
+	lastAlive map[string]time.Time
+	heartbeat heartbeat
+	restarts  map[string]int // failed pods replaced in a row, per member
 	// notStreamingSince: since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// growthRefused is the volume size the API last refused (volume_grow.go).
@@ -88,6 +92,7 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 
 		unreachableSince: map[string]time.Time{},
 		lostSince:        map[string]time.Time{},
+		lastAlive:        map[string]time.Time{},
 		restarts:         map[string]int{},
 
 		notStreamingSince: map[string]time.Time{},
@@ -124,6 +129,8 @@ func (c *Cluster) Run(ctx context.Context) {
 			c.cfg.metrics().ForgetCluster(c.key.Namespace, c.key.Name)
 		}
 	}()
+
+	defer c.stopHeartbeat() // fence_heartbeat.go
 
 	timer := c.cfg.Clock.NewTimer(c.firstInterval()) // timer.go
 	defer timer.Stop()

@@ -31,6 +31,7 @@ type actorFixture struct {
 	kube *kubefake.Clientset
 	pg   *pgfake.Clientset
 	db   *dbfake.Fake
+	hb   *fakeHeartbeats // fence_heartbeat_test.go
 	c    *Cluster
 	key  cache.ObjectName
 }
@@ -59,7 +60,9 @@ func newActorFixtureAsIs(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObject
 	pf.Start(ctx.Done())
 	kf.WaitForCacheSync(ctx.Done())
 	pf.WaitForCacheSync(ctx.Done())
-	cfg := &Config{Kube: f.kube, Client: f.pg, Listers: listers, Recorder: record.NewFakeRecorder(100), Postgres: f.db}
+	f.hb = &fakeHeartbeats{}
+	cfg := &Config{Kube: f.kube, Client: f.pg, Listers: listers, Recorder: record.NewFakeRecorder(100), Postgres: f.db,
+		Heartbeat: f.hb.start}
 	f.key = cache.ObjectName{Namespace: pgc.Namespace, Name: pgc.Name}
 	f.c = New(cfg, f.key, pgc, func(err error) { t.Logf("report: %v", err) })
 	return f

@@ -53,6 +53,9 @@ type Config struct {
 	Metrics Metrics
 	// Stats says how to read the members' statistics for Metrics (stats.go).
 	Stats StatsConfig
+	// Heartbeat starts the heartbeat to a primary (fence_heartbeat.go);
+	// nil: postgres.StartHeartbeat.
+	Heartbeat HeartbeatStarter
 }
 
 // imageFor returns the PostgreSQL image a cluster runs.

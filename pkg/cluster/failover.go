@@ -109,6 +109,9 @@ func planFailover(in planInput) (action, bool) {
 				reason: fmt.Sprintf("deleting the fenced primary %s", m.name)}, true
 		}
 		if m.fenced() && !PostgresExited(m.pod) {
+			if a, ok := planPastUnconfirmed(in, live, m); ok { // failover_fence.go
+				return a, true
+			}
 			return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
 				reason: fmt.Sprintf("fencing %s: waiting until its pod is gone before promoting", m.name)}, true
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -29,9 +30,15 @@ func podSpecHash(pgc *v1alpha1.PostgresCluster, image string) string {
 		// pg_hba.conf and the mounted server certificate (tls_pod.go).
 		SuperuserAccess   bool                 `json:",omitempty"`
 		ServerCertificate *v1alpha1.SecretName `json:",omitempty"`
+		// The fence probe's lease (fence_probe.go), left out at its default
+		// so that pods made before it existed keep their hash.
+		FenceAfter time.Duration `json:",omitempty"`
 	}{image, pgc.Spec.Resources, pgc.Spec.Pod.NodeSelector, pgc.Spec.Pod.Tolerations, pgc.Spec.Pod.Affinity, nil,
 		archiveHashField(pgc), pgc.Annotations[v1alpha1.RestartAnnotation],
-		pgc.Spec.SuperuserAccess, pgc.Spec.TLS.ServerCertificate}
+		pgc.Spec.SuperuserAccess, pgc.Spec.TLS.ServerCertificate, 0}
+	if t := fenceAfter(pgc); t != defaultFenceAfter {
+		fields.FenceAfter = t
+	}
 	if tsc := pgc.Spec.Pod.TopologySpreadConstraints; tsc != nil {
 		fields.TopologySpread = &tsc
 	}

@@ -80,6 +80,8 @@ type planInput struct {
 	now              time.Time
 	unreachableSince map[string]time.Time
 	lostSince        map[string]time.Time
+	// lastAlive: when the lease holder was last known alive (failover_fence.go).
+	lastAlive map[string]time.Time
 	// restarts counts each member's failed pods replaced in a row.
 	restarts map[string]int
 	// notStreamingSince says since when a running replica has not streamed.

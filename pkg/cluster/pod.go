@@ -3,6 +3,7 @@ package cluster
 import (
 	_ "embed"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,6 +53,7 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 	}
 	annotations[BootstrapAnnotation] = m.Bootstrap
 	annotations[SpecHashAnnotation] = podSpecHash(pgc, m.Image)
+	annotations[FenceAfterAnnotation] = strconv.Itoa(int(fenceAfter(pgc) / time.Second)) // fence_probe.go
 
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -106,6 +108,7 @@ func postgresContainer(pgc *v1alpha1.PostgresCluster, m memberPod) corev1.Contai
 		Ports:           []corev1.ContainerPort{{Name: "postgres", ContainerPort: postgresPort, Protocol: corev1.ProtocolTCP}},
 		Resources:       pgc.Spec.Resources,
 		ReadinessProbe:  readinessProbe(),
+		LivenessProbe:   fenceProbe(pgc), // fence_probe.go
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
 			ReadOnlyRootFilesystem:   ptr.To(true),

@@ -34,6 +34,7 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 		return false, err
 	}
 	in := c.planInput(ctx, pgc, obs)
+	c.followPrimary(ctx, pgc, obs)               // fence_heartbeat.go
 	act := c.withNotices(ctx, pgc, in, plan(in)) // safety_notices.go
 	logger.V(3).Info("Planned", "action", act.kind, "member", act.member, "reason", act.reason)
 
@@ -81,6 +82,8 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
 	c.trackHealth(in.now, obs)
+	c.trackAlive(in.now, pgc, obs) // failover_fence.go
+	in.lastAlive = c.lastAlive
 	c.handoverSettled(obs) // metrics.go
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	in.notStreamingSince = c.notStreamingSince

@@ -39,6 +39,7 @@ func safetyNotices(in planInput) []notice {
 	out = append(out, imageNotices(in)...)   // safety_image.go
 	out = append(out, streamNotices(in)...)  // safety_stuck_replicas.go
 	out = append(out, vouchNotice(in)...)    // safety_vouch.go
+	out = append(out, fenceNotices(in)...)   // failover_fence.go
 	out = append(out, drainNotices(in)...)   // plan_drain.go
 	return out
 }
@@ -51,7 +52,7 @@ func (c *Cluster) withNotices(ctx context.Context, pgc *v1alpha1.PostgresCluster
 		c.safety.announced = map[string]bool{}
 	}
 	seen := map[string]bool{}
-	var recheck time.Duration
+	recheck := failoverRecheck(in) // failover_fence.go
 	for _, n := range act.notices {
 		seen[n.key] = true
 		if !c.safety.announced[n.key] {

@@ -25,12 +25,23 @@ const minSlotWALMB = 16
 // of every 30 s; that is what lets a replica vouch for a primary the
 // operator cannot reach (safety_vouch.go). A dead primary is also noticed
 // by its replicas within 10 s instead of a minute.
+//
+// wal_receiver_status_interval (owned: spec.parameters may not set it): a
+// standby replies to its primary this often even when no WAL flows, and
+// those replies (pg_stat_replication.reply_time) are what keep a primary
+// the operator cannot reach from fencing itself (fence_probe.go). At 1 s a
+// reply lands several times within the shortest lease (5 s), and costs a
+// few bytes a second per standby.
 func safetyParameters(pgc *v1alpha1.PostgresCluster) map[string]string {
 	return map[string]string{
-		"max_slot_wal_keep_size": slotWALCap(pgc),
-		"wal_receiver_timeout":   "10s",
+		"max_slot_wal_keep_size":       slotWALCap(pgc),
+		"wal_receiver_timeout":         "10s",
+		"wal_receiver_status_interval": walReceiverStatusInterval,
 	}
 }
+
+// walReceiverStatusInterval is how often standbys reply to the primary.
+const walReceiverStatusInterval = "1s"
 
 // slotWALCap is slotWALShare of spec.storage.size, in MB.
 func slotWALCap(pgc *v1alpha1.PostgresCluster) string {

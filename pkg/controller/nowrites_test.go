@@ -133,7 +133,7 @@ func withRealRunners(f *fixture, db postgres.Client) {
 	}
 	f.ctrl.newRunner = func(key cache.ObjectName, pgc *v1alpha1.PostgresCluster, report func(error)) Runner {
 		cfg := &cluster.Config{Kube: f.kube, Client: f.pg, Listers: listers, Postgres: db,
-			Recorder: &record.FakeRecorder{}, ReconcileInterval: 20 * time.Millisecond}
+			Recorder: &record.FakeRecorder{}, ReconcileInterval: 20 * time.Millisecond, Heartbeat: noHeartbeat}
 		return cluster.New(cfg, key, pgc, report)
 	}
 }
@@ -215,3 +215,10 @@ func TestConvergedClusterMakesNoAPICallsThroughTheController(t *testing.T) {
 	f.kube.ClearActions()
 	f.pg.ClearActions()
 }
+
+// noHeartbeat keeps the actors' heartbeats from dialling the fake pods.
+func noHeartbeat(postgres.Endpoint, postgres.HeartbeatConfig) cluster.Heartbeater { return silentBeat{} }
+
+type silentBeat struct{}
+
+func (silentBeat) Close() {}

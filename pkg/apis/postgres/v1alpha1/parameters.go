@@ -53,6 +53,9 @@ var OwnedParameters = []string{
 	// over SQL): a different value breaks streaming or loses commits.
 	"wal_level", "wal_log_hints", "hot_standby",
 	"primary_conninfo", "primary_slot_name", "synchronous_standby_names", "promote_trigger_file",
+	// How often standbys reply: a primary's self-fencing counts the
+	// replies as proof that it is not cut off (pkg/cluster/fence_probe.go).
+	"wal_receiver_status_interval",
 	// Recovery runs shell commands and decides where replay stops: a
 	// replica told to stop at a target no longer follows the primary.
 	"recovery_target_timeline", "restore_command", "archive_cleanup_command", "recovery_end_command",

@@ -87,7 +87,7 @@ type PostgresClusterSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=200
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.matches('^[a-z_][a-z0-9_]{0,62}([.][a-z_][a-z0-9_]{0,62})?$'))`,message=`parameters: names must be lowercase PostgreSQL setting names: letters, digits and '_', at most 63 characters, with at most one '.' (as in pg_stat_statements.max)`
-	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['listen_addresses', 'port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'cluster_name', 'wal_level', 'wal_log_hints', 'hot_standby', 'primary_conninfo', 'primary_slot_name', 'synchronous_standby_names', 'promote_trigger_file', 'recovery_target_timeline', 'restore_command', 'archive_cleanup_command', 'recovery_end_command', 'recovery_target', 'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_inclusive', 'recovery_target_action', 'archive_mode', 'archive_command', 'archive_library', 'password_encryption', 'ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file']))`,message=`parameters may not set settings the operator owns: listen_addresses, port, unix_socket_directories, data_directory, config_file, hba_file, ident_file, external_pid_file, cluster_name, wal_level, wal_log_hints, hot_standby, primary_conninfo, primary_slot_name, synchronous_standby_names, promote_trigger_file, recovery_target_timeline, restore_command, archive_cleanup_command, recovery_end_command, recovery_target, recovery_target_lsn, recovery_target_name, recovery_target_time, recovery_target_xid, recovery_target_inclusive, recovery_target_action, archive_mode, archive_command, archive_library, password_encryption, ssl, ssl_cert_file, ssl_key_file, ssl_ca_file`
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['listen_addresses', 'port', 'unix_socket_directories', 'data_directory', 'config_file', 'hba_file', 'ident_file', 'external_pid_file', 'cluster_name', 'wal_level', 'wal_log_hints', 'hot_standby', 'primary_conninfo', 'primary_slot_name', 'synchronous_standby_names', 'promote_trigger_file', 'wal_receiver_status_interval', 'recovery_target_timeline', 'restore_command', 'archive_cleanup_command', 'recovery_end_command', 'recovery_target', 'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time', 'recovery_target_xid', 'recovery_target_inclusive', 'recovery_target_action', 'archive_mode', 'archive_command', 'archive_library', 'password_encryption', 'ssl', 'ssl_cert_file', 'ssl_key_file', 'ssl_ca_file']))`,message=`parameters may not set settings the operator owns: listen_addresses, port, unix_socket_directories, data_directory, config_file, hba_file, ident_file, external_pid_file, cluster_name, wal_level, wal_log_hints, hot_standby, primary_conninfo, primary_slot_name, synchronous_standby_names, promote_trigger_file, wal_receiver_status_interval, recovery_target_timeline, restore_command, archive_cleanup_command, recovery_end_command, recovery_target, recovery_target_lsn, recovery_target_name, recovery_target_time, recovery_target_xid, recovery_target_inclusive, recovery_target_action, archive_mode, archive_command, archive_library, password_encryption, ssl, ssl_cert_file, ssl_key_file, ssl_ca_file`
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !self[k].matches('[[:cntrl:]]'))`,message=`parameters: values may not contain control characters such as a newline`
 	Parameters map[string]ParameterValue `json:"parameters,omitempty"`
 
@@ -200,6 +200,22 @@ type FailoverSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3600
 	DelaySeconds int32 `json:"delaySeconds,omitempty"`
+
+	// FenceAfterSeconds is the lease of self-fencing, T. A primary that has
+	// heard neither from the operator nor from any replica for this long
+	// stops itself: its liveness probe fails and the kubelet kills it, even
+	// on a node cut off from the API server. A primary the operator cannot
+	// confirm dead (its node unreachable) is promoted past only once this
+	// long, plus a margin, has passed since it was last known alive. Deaths
+	// the kubelet confirms (pod deleted, container exited) do not wait. A
+	// one-member cluster never fences itself. Lower means faster failover
+	// after a partition; higher tolerates longer operator outages while no
+	// replica streams. It reaches a member when its pod is next created.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=5
+	// +kubebuilder:validation:Maximum=300
+	FenceAfterSeconds int32 `json:"fenceAfterSeconds,omitempty"`
 }
 
 // PodSpec customises the member pods.

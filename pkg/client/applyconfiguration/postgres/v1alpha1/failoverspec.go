@@ -28,6 +28,17 @@ type FailoverSpecApplyConfiguration struct {
 	Disabled *bool `json:"disabled,omitempty"`
 	// DelaySeconds waits this long after the primary is lost before failing over.
 	DelaySeconds *int32 `json:"delaySeconds,omitempty"`
+	// FenceAfterSeconds is the lease of self-fencing, T. A primary that has
+	// heard neither from the operator nor from any replica for this long
+	// stops itself: its liveness probe fails and the kubelet kills it, even
+	// on a node cut off from the API server. A primary the operator cannot
+	// confirm dead (its node unreachable) is promoted past only once this
+	// long, plus a margin, has passed since it was last known alive. Deaths
+	// the kubelet confirms (pod deleted, container exited) do not wait. A
+	// one-member cluster never fences itself. Lower means faster failover
+	// after a partition; higher tolerates longer operator outages while no
+	// replica streams. It reaches a member when its pod is next created.
+	FenceAfterSeconds *int32 `json:"fenceAfterSeconds,omitempty"`
 }
 
 // FailoverSpecApplyConfiguration constructs a declarative configuration of the FailoverSpec type for use with
@@ -49,5 +60,13 @@ func (b *FailoverSpecApplyConfiguration) WithDisabled(value bool) *FailoverSpecA
 // If called multiple times, the DelaySeconds field is set to the value of the last call.
 func (b *FailoverSpecApplyConfiguration) WithDelaySeconds(value int32) *FailoverSpecApplyConfiguration {
 	b.DelaySeconds = &value
+	return b
+}
+
+// WithFenceAfterSeconds sets the FenceAfterSeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the FenceAfterSeconds field is set to the value of the last call.
+func (b *FailoverSpecApplyConfiguration) WithFenceAfterSeconds(value int32) *FailoverSpecApplyConfiguration {
+	b.FenceAfterSeconds = &value
 	return b
 }
