@@ -66,6 +66,7 @@ type statsTarget struct {
 	pod     types.UID
 	ep      postgres.Endpoint
 	primary bool
+	version int // server_version_num, from the pass's probe
 }
 
 // collectStats starts the reads that are due. A member first seen is
@@ -93,7 +94,7 @@ func (c *Cluster) collectStats(ctx context.Context, obs *observation) {
 			continue
 		}
 		e.reading, e.due = true, now.Add(interval)
-		t := statsTarget{name: m.name, pod: m.pod.UID, ep: endpoint(m, ""), primary: !m.db.InRecovery}
+		t := statsTarget{name: m.name, pod: m.pod.UID, ep: endpoint(m, ""), primary: !m.db.InRecovery, version: m.db.ServerVersion}
 		go c.readStats(ctx, t)
 	}
 }
@@ -122,7 +123,7 @@ func (c *Cluster) readStats(ctx context.Context, t statsTarget) {
 		}
 		c.stats.done(t, read)
 	}()
-	st, err := c.cfg.Postgres.Stats(ctx, t.ep)
+	st, err := c.cfg.Postgres.Stats(ctx, t.ep, t.version)
 	if err != nil {
 		c.statsFailed(ctx, t, statsErrorReason(err), err)
 		return

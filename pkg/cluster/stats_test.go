@@ -201,7 +201,7 @@ func TestStatsPanicIsRecovered(t *testing.T) {
 
 type panickingStats struct{ postgres.Client }
 
-func (panickingStats) Stats(context.Context, postgres.Endpoint) (postgres.MemberStats, error) {
+func (panickingStats) Stats(context.Context, postgres.Endpoint, int) (postgres.MemberStats, error) {
 	panic("boom")
 }
 

@@ -56,7 +56,9 @@ type Client interface {
 	// Archiver reads a primary's WAL archiving state (archiver.go).
 	Archiver(ctx context.Context, ep Endpoint, statusDir string) (ArchiverStatus, error)
 	// Stats reads the instance's statistics for the metrics (stats.go).
-	Stats(ctx context.Context, ep Endpoint) (MemberStats, error)
+	// serverVersion is server_version_num as the caller's probe saw it;
+	// 0 asks the server first.
+	Stats(ctx context.Context, ep Endpoint, serverVersion int) (MemberStats, error)
 	// CustomQueries runs the administrator's metric queries, read-only,
 	// and answers each (custom.go).
 	CustomQueries(ctx context.Context, ep Endpoint, qs []CustomQuery) []CustomResult

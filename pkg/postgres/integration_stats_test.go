@@ -75,7 +75,7 @@ func TestStatsPrimaryAndStandby(t *testing.T) {
 	// and may put it off for up to 10 seconds.
 	var p postgres.MemberStats
 	pgtest.Eventually(t, 30*time.Second, "the deadlock and rollbacks reported", func() (bool, error) {
-		p, err = c.Stats(ctx, primary.Endpoint())
+		p, err = c.Stats(ctx, primary.Endpoint(), 0)
 		return p.Deadlocks > 0 && p.XactRollback > 0 && p.WALBytes > 0, err
 	})
 	assert.False(t, p.InRecovery)
@@ -99,14 +99,14 @@ func TestStatsPrimaryAndStandby(t *testing.T) {
 	assert.GreaterOrEqual(t, p.SlotRetainedWAL["spare"], p.SlotRetainedWAL[postgres.SlotName(standby.Name)])
 
 	start := time.Now()
-	s, err := c.Stats(ctx, standby.Endpoint())
+	s, err := c.Stats(ctx, standby.Endpoint(), 0)
 	require.NoError(t, err)
 	t.Logf("Stats of the standby: %v, connection included", time.Since(start))
 	assert.True(t, s.InRecovery)
 	assert.Empty(t, s.SlotRetainedWAL, "slots are read on the primary")
 	assert.Equal(t, int64(100), s.MaxConnections)
 	pgtest.Eventually(t, 30*time.Second, "standby to replay all it received", func() (bool, error) {
-		s, err := c.Stats(ctx, standby.Endpoint())
+		s, err := c.Stats(ctx, standby.Endpoint(), 0)
 		return s.ReplayLagKnown && s.ReplayLag == 0, err
 	})
 
@@ -116,7 +116,7 @@ func TestStatsPrimaryAndStandby(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	primary.Exec(t, `INSERT INTO t VALUES (2)`)
 	pgtest.Eventually(t, 30*time.Second, "replay lag to show", func() (bool, error) {
-		s, err := c.Stats(ctx, standby.Endpoint())
+		s, err := c.Stats(ctx, standby.Endpoint(), 0)
 		return s.ReplayLagKnown && s.ReplayLag >= time.Second, err
 	})
 	standby.Exec(t, `SELECT pg_wal_replay_resume()`)

@@ -125,15 +125,17 @@ func checkpointQuery(version int) string {
 	return `(SELECT checkpoints_timed FROM pg_stat_bgwriter), (SELECT checkpoints_req FROM pg_stat_bgwriter)`
 }
 
-// Stats reads the instance's statistics. The server version is asked first
-// on the same connection (a round trip of microseconds), so the one
-// statement that follows names only views that exist.
-func (c *client) Stats(ctx context.Context, ep Endpoint) (MemberStats, error) {
+// Stats reads the instance's statistics in one statement, which names only
+// views that exist in serverVersion; without it (0) the version is asked
+// first, on the same connection.
+func (c *client) Stats(ctx context.Context, ep Endpoint, serverVersion int) (MemberStats, error) {
 	var st MemberStats
 	err := c.withConn(ctx, ep, "stats", c.timeouts.Statement, func(ctx context.Context, conn *sql.Conn) error {
-		var version int
-		if err := conn.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
-			return err
+		version := serverVersion
+		if version == 0 {
+			if err := conn.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+				return err
+			}
 		}
 		q := fmt.Sprintf(statsQuery, MaxSizedDatabases, checkpointQuery(version), MaxSlots)
 		var conns string

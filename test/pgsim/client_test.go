@@ -150,7 +150,7 @@ func checkRoles(t *testing.T, pg postgres.Client, ep postgres.Endpoint) {
 }
 
 func checkStats(t *testing.T, pg postgres.Client, ep postgres.Endpoint) {
-	st, err := pg.Stats(context.Background(), ep)
+	st, err := pg.Stats(context.Background(), ep, 0)
 	require.NoError(t, err)
 	assert.False(t, st.InRecovery)
 	assert.Equal(t, 150010, st.ServerVersion)

@@ -8,7 +8,7 @@ import (
 )
 
 // Stats returns the server's Stats, its role as Status says.
-func (f *Fake) Stats(ctx context.Context, ep postgres.Endpoint) (postgres.MemberStats, error) {
+func (f *Fake) Stats(ctx context.Context, ep postgres.Endpoint, _ int) (postgres.MemberStats, error) {
 	var out postgres.MemberStats
 	err := f.do(ctx, "Stats", ep, nil, func(s *Server) error {
 		out = s.Stats
