@@ -5,20 +5,21 @@ import (
 	"encoding/hex"
 	"strings"
 	"time"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// Labels and annotations. Those pkg/cluster also names have its values
-// (labels_test.go checks it); they are repeated here because pkg/cluster may
-// import this package (ParseSchedule), not the other way round.
+// Labels and annotations. The keys every package shares are the API's
+// (v1alpha1/labels.go).
 const (
 	// ClusterLabel is on every Job (and its pod) and on every scheduled
 	// PostgresBackup; the operator's kube informers only see objects with it.
-	ClusterLabel   = "postgres-operator.dev/cluster"
-	memberLabel    = "postgres-operator.dev/member"
-	roleLabel      = "postgres-operator.dev/role"
-	rolePrimary    = "primary"
-	managedByLabel = "app.kubernetes.io/managed-by"
-	managedBy      = "postgres-operator"
+	ClusterLabel   = v1alpha1.ClusterLabel
+	memberLabel    = v1alpha1.MemberLabel
+	roleLabel      = v1alpha1.RoleLabel
+	rolePrimary    = v1alpha1.RolePrimary
+	managedByLabel = v1alpha1.ManagedByLabel
+	managedBy      = v1alpha1.ManagedBy
 
 	// BackupLabel on a Job and its pod names the PostgresBackup they run.
 	BackupLabel = "postgres-operator.dev/backup"

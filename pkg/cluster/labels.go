@@ -3,24 +3,22 @@ package cluster
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// Labels the operator puts on every object it owns.
+// Labels the operator puts on every object it owns (defined with the API,
+// v1alpha1/labels.go).
 const (
-	// ClusterLabel names the PostgresCluster an object belongs to. The
-	// operator's informers only watch objects carrying it.
-	ClusterLabel = "postgres-operator.dev/cluster"
-	// MemberLabel names the member (pod) an object belongs to.
-	MemberLabel = "postgres-operator.dev/member"
-	// RoleLabel is primary or replica; the Services select on it, and a
-	// member reads it at start to decide whether it may run as a primary.
-	RoleLabel = "postgres-operator.dev/role"
+	ClusterLabel = v1alpha1.ClusterLabel
+	MemberLabel  = v1alpha1.MemberLabel
+	RoleLabel    = v1alpha1.RoleLabel
 
-	RolePrimary = "primary"
-	RoleReplica = "replica"
+	RolePrimary = v1alpha1.RolePrimary
+	RoleReplica = v1alpha1.RoleReplica
 
-	managedByLabel = "app.kubernetes.io/managed-by"
-	managedBy      = "postgres-operator"
+	managedByLabel = v1alpha1.ManagedByLabel
+	managedBy      = v1alpha1.ManagedBy
 )
 
 // Annotations on member pods.

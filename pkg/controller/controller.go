@@ -31,7 +31,7 @@ import (
 
 // ClusterLabel is set on every object the operator creates for a cluster; its
 // value is the PostgresCluster's name. Kube informers are filtered on it.
-const ClusterLabel = "postgres-operator.dev/cluster"
+const ClusterLabel = v1alpha1.ClusterLabel
 
 // Runner is one PostgresCluster's actor (implemented by pkg/cluster). The
 // registry, not a constructor, starts its goroutine.

@@ -1,0 +1,23 @@
+package v1alpha1
+
+// Labels the operator puts on the objects it makes for a cluster: part of
+// the API, since users select on them (kubectl -l, Services, monitoring).
+// pkg/cluster, pkg/backup and pkg/controller all take them from here.
+const (
+	// ClusterLabel names the PostgresCluster an object belongs to. The
+	// operator's informers only watch objects carrying it.
+	ClusterLabel = "postgres-operator.dev/cluster"
+	// MemberLabel names the member (pod) an object belongs to.
+	MemberLabel = "postgres-operator.dev/member"
+	// RoleLabel is RolePrimary or RoleReplica; the Services select on it,
+	// and a member reads it at start to decide whether it may run as a
+	// primary.
+	RoleLabel = "postgres-operator.dev/role"
+
+	RolePrimary = "primary"
+	RoleReplica = "replica"
+
+	// ManagedByLabel is set to ManagedBy on everything the operator makes.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "postgres-operator"
+)
