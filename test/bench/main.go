@@ -30,7 +30,7 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics", "scale"}
+var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics", "scale", "partition"}
 
 var aliases = map[string][]string{
 	// Not backup: it loads 1 GB and runs ~15 min; ask for it by name.
@@ -43,6 +43,8 @@ var aliases = map[string][]string{
 	"issue11": {"metrics"},
 	// Not in all either: a fleet of 100+ clusters, ~20 min (scale.go).
 	"issue12": {"scale"},
+	// Not in all either: it needs three nodes (partition.go).
+	"issue14": {"partition", "failover"},
 }
 
 type options struct {
@@ -64,7 +66,7 @@ func parseFlags() (*options, error) {
 	root := mustEnv("BENCH_ROOT", ".")
 	local := filepath.Join(root, ".local-cluster")
 	o := &options{}
-	only := flag.String("only", "all", "comma-separated scenarios: "+strings.Join(scenarios, ",")+"; or all (every one but backup, metrics and scale), issue4, issue5, issue9, issue10, issue11, issue12")
+	only := flag.String("only", "all", "comma-separated scenarios: "+strings.Join(scenarios, ",")+"; or all (every one but backup, metrics, scale and partition), issue4, issue5, issue9, issue10, issue11, issue12, issue14")
 	modes := flag.String("modes", "sync,async", "replication modes of the fault scenarios")
 	faults := flag.String("faults", "sigkill,delete,force", "faults of the failover scenario: sigkill, delete, force")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", filepath.Join(local, "etc/admin.kubeconfig"), "admin kubeconfig of the local cluster")
@@ -123,6 +125,10 @@ func parseFlags() (*options, error) {
 func (o *options) selected(s string) bool { return slices.Contains(o.only, s) }
 
 func main() {
+	if host := os.Getenv(nodeWriterEnv); host != "" {
+		runNodeWriter(host) // partition_writer.go: the bench run inside a node
+		return
+	}
 	o, err := parseFlags()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -198,6 +204,18 @@ func run(ctx context.Context, e *env) outcome {
 		} else {
 			emit(tlsCostTable(rows))
 		}
+	}
+	if o.selected("partition") {
+		rs, err := e.runPartition(ctx)
+		if err != nil {
+			fail("partition", err)
+		}
+		if len(rs) > 0 {
+			emit(partitionTable(rs))
+		}
+		out.faultRuns += len(rs)
+		out.violations = append(out.violations, partitionViolations(rs)...)
+		out.failed = append(out.failed, partitionFailures(rs)...)
 	}
 	if o.selected("scale") {
 		rs := runScale(ctx, e, emit, fail)
