@@ -37,7 +37,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 	case actCreateServices:
 		err = c.createServices(ctx, pgc, obs)
 	case actSyncPDB:
-		if done, err := c.syncDisruptionBudget(ctx, pgc, obs); !done || err != nil {
+		if done, err := c.syncDisruptionBudget(ctx, pgc, obs, act.target); !done || err != nil {
 			return false, err // apply_drain.go: a refusal has its own Event
 		}
 	case actCreateMember:

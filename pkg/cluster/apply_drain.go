@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -17,15 +18,23 @@ import (
 // fixed RBAC or a removed look-alike is picked up without a restart.
 const pdbRetry = 10 * time.Minute
 
-// syncDisruptionBudget creates the budget, or writes buildPDB's fields over
-// the stored one. It returns false when it wrote nothing: the API refused
-// (remembered and reported once per try), or the budget changed since the
-// cache saw it (the next pass compares again).
-func (c *Cluster) syncDisruptionBudget(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) (bool, error) {
-	want := buildPDB(pgc)
+// syncDisruptionBudget creates the named budget, or writes buildPDBs'
+// fields over the stored one. It returns false when it wrote nothing: the
+// API refused (remembered and reported once per try), or the budget changed
+// since the cache saw it (the next pass compares again).
+func (c *Cluster) syncDisruptionBudget(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, name string) (bool, error) {
+	var want *policyv1.PodDisruptionBudget
+	for _, b := range buildPDBs(pgc) {
+		if b.Name == name {
+			want = b
+		}
+	}
+	if want == nil {
+		return false, fmt.Errorf("no disruption budget named %s", name)
+	}
 	api := c.cfg.Kube.PolicyV1().PodDisruptionBudgets(pgc.Namespace)
 	var err error
-	if have := obs.drain.pdb; have == nil {
+	if have := obs.drain.pdbs[name]; have == nil {
 		_, err = api.Create(ctx, want, metav1.CreateOptions{})
 		if err == nil {
 			c.expectations.expect("pdb", want.Name, true, c.cfg.Clock.Now())

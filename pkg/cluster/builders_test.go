@@ -183,18 +183,41 @@ func TestMembersSpreadOverNodes(t *testing.T) {
 	assert.Empty(t, buildPod(testCluster(3, withSpread()), m).Spec.TopologySpreadConstraints, "an empty list turns it off")
 }
 
-func TestBuildPDB(t *testing.T) {
-	pdb := buildPDB(testCluster(3))
-	assert.Equal(t, "demo", pdb.Name)
-	assert.Equal(t, "ns", pdb.Namespace)
-	assert.Equal(t, "demo", pdb.Labels[ClusterLabel], "seen by the operator's label-filtered informer")
-	require.Len(t, pdb.OwnerReferences, 1, "deleted with the cluster")
-	assert.Equal(t, intstr.FromInt32(1), *pdb.Spec.MaxUnavailable, "one member at a time, whatever the size")
-	assert.Nil(t, pdb.Spec.MinAvailable)
-	assert.Equal(t, memberSelector("demo"), pdb.Spec.Selector)
-	assert.Equal(t, policyv1.AlwaysAllow, *pdb.Spec.UnhealthyPodEvictionPolicy)
-	assert.Equal(t, pdb.Spec, buildPDB(testCluster(1)).Spec, "a cluster of one may be drained too")
-	assert.True(t, pdbAsBuilt(pdb, buildPDB(testCluster(3))))
+func TestBuildPDBs(t *testing.T) {
+	pdbs := buildPDBs(testCluster(3))
+	require.Len(t, pdbs, 2)
+	replicas, primary := pdbs[0], pdbs[1]
+	assert.Equal(t, "demo", replicas.Name)
+	assert.Equal(t, "demo-primary", primary.Name)
+	for _, pdb := range pdbs {
+		assert.Equal(t, "ns", pdb.Namespace)
+		assert.Equal(t, "demo", pdb.Labels[ClusterLabel], "seen by the operator's label-filtered informer")
+		require.Len(t, pdb.OwnerReferences, 1, "deleted with the cluster")
+		assert.Nil(t, pdb.Spec.MaxUnavailable, "counted against spec.size: the whole cluster, not the budget's part")
+		assert.Equal(t, policyv1.AlwaysAllow, *pdb.Spec.UnhealthyPodEvictionPolicy)
+		assert.True(t, pdbAsBuilt(pdb, pdb.DeepCopy()))
+	}
+	assert.Equal(t, intstr.FromInt32(1), *replicas.Spec.MinAvailable, "of two replicas, one at a time")
+	assert.Equal(t, intstr.FromInt32(1), *primary.Spec.MinAvailable, "no eviction of the primary")
+
+	sel, err := metav1.LabelSelectorAsSelector(replicas.Spec.Selector)
+	require.NoError(t, err)
+	member := labels.Set{ClusterLabel: "demo", MemberLabel: "demo-2"}
+	assert.False(t, sel.Matches(member), "a member with no role (fenced) is in neither")
+	member[RoleLabel] = RoleReplica
+	assert.True(t, sel.Matches(member))
+	primarySel, err := metav1.LabelSelectorAsSelector(primary.Spec.Selector)
+	require.NoError(t, err)
+	assert.False(t, primarySel.Matches(member), "the budgets are disjoint: a pod in two cannot be evicted at all")
+	member[RoleLabel] = RolePrimary
+	assert.True(t, primarySel.Matches(member))
+
+	one := buildPDBs(testCluster(1))
+	assert.Equal(t, intstr.FromInt32(0), *one[1].Spec.MinAvailable, "a cluster of one may be drained")
+	two := buildPDBs(testCluster(2))
+	assert.Equal(t, intstr.FromInt32(0), *two[0].Spec.MinAvailable, "its one replica may go")
+	assert.Equal(t, intstr.FromInt32(1), *two[1].Spec.MinAvailable)
+	assert.False(t, pdbAsBuilt(pdbs[0], buildPDBs(testCluster(5))[0]), "a resize rewrites the replicas' budget")
 }
 
 func TestBuildPVC(t *testing.T) {

@@ -142,9 +142,10 @@ func TestSteadyStateMakesNoAPIWrites(t *testing.T) {
 	}))
 	f.runPod("demo-1", "10.0.0.1", dbfake.Server{Status: postgres.Status{Timeline: 1}})
 	f.passUntil("ready", func() bool { return condition(f.current(), v1alpha1.ConditionReady) == metav1.ConditionTrue })
-	f.passUntil("the disruption budget in the cache", func() bool {
+	f.passUntil("the disruption budgets in the cache", func() bool {
 		_, err := f.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo")
-		return err == nil
+		_, errPrimary := f.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo-primary")
+		return err == nil && errPrimary == nil
 	})
 	// Let SQL-level reconciliation and the status settle.
 	for range 5 {

@@ -58,7 +58,7 @@ func newPwFixture(t *testing.T, record *passwords, serverSuperuser string) *pwFi
 	pgc := testCluster(1, initialized("demo-1", 1))
 	primary := testMember(pgc, 1, up(RolePrimary))
 	objects := []runtime.Object{primary.pod, primary.pvc, buildSuperuserSecret(pgc, "su1"), buildReplicationSecret(pgc, "r1"),
-		buildServices(pgc)[0], buildServices(pgc)[1], buildPDB(pgc)}
+		buildServices(pgc)[0], buildServices(pgc)[1], buildPDBs(pgc)[0], buildPDBs(pgc)[1]}
 	if record != nil {
 		objects = append(objects, buildCredentialsSecret(pgc, *record))
 	}

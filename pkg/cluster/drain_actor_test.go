@@ -166,10 +166,13 @@ func TestDisruptionBudget(t *testing.T) {
 
 	t.Run("created once", func(t *testing.T) {
 		w := newBudgetless(t)
-		w.pass()
+		// A pass creates one budget, and the next waits until the cache
+		// has it (expectations.go).
 		require.Eventually(t, func() bool {
+			w.pass()
 			_, err := w.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo")
-			return err == nil
+			_, errPrimary := w.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo-primary")
+			return err == nil && errPrimary == nil
 		}, 5*time.Second, time.Millisecond)
 		w.settle()
 		for range 3 {
@@ -178,8 +181,11 @@ func TestDisruptionBudget(t *testing.T) {
 		assert.Empty(t, w.log.writes(), "steady once created")
 		created, err := w.kube.PolicyV1().PodDisruptionBudgets("ns").Get(w.ctx, "demo", metav1.GetOptions{})
 		require.NoError(t, err)
-		assert.Equal(t, buildPDB(pgc).Spec, created.Spec)
-		assert.Equal(t, 1, pdbCreates(w))
+		assert.Equal(t, buildPDBs(pgc)[0].Spec, created.Spec)
+		primary, err := w.kube.PolicyV1().PodDisruptionBudgets("ns").Get(w.ctx, "demo-primary", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, buildPDBs(pgc)[1].Spec, primary.Spec)
+		assert.Equal(t, 2, pdbCreates(w), "each budget once")
 	})
 
 	t.Run("refused: reported, retried later", func(t *testing.T) {

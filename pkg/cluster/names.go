@@ -24,9 +24,12 @@ func ROServiceName(cluster string) string { return cluster + "-ro" }
 // SuperuserSecretName holds the postgres superuser's password and connection details.
 func SuperuserSecretName(cluster string) string { return cluster + "-superuser" }
 
-// PDBName is the PodDisruptionBudget over the member pods: the cluster's own
-// name, as `kubectl get pdb` users of other operators expect.
+// PDBName is the PodDisruptionBudget over the replicas: the cluster's own
+// name, as `kubectl get pdb` users of other operators expect (pdb.go).
 func PDBName(cluster string) string { return cluster }
+
+// PrimaryPDBName is the PodDisruptionBudget over the primary (pdb.go).
+func PrimaryPDBName(cluster string) string { return cluster + "-primary" }
 
 // ReplicationSecretName holds the replication user's password.
 func ReplicationSecretName(cluster string) string { return cluster + "-replication" }

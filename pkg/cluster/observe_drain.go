@@ -12,8 +12,8 @@ import (
 
 // drainObs is what the drain rules (plan_drain.go) look at.
 type drainObs struct {
-	// pdb is the cluster's PodDisruptionBudget, nil when there is none.
-	pdb *policyv1.PodDisruptionBudget
+	// pdbs are the cluster's PodDisruptionBudgets that exist, by name.
+	pdbs map[string]*policyv1.PodDisruptionBudget
 	// cordoned holds the names of the cordoned nodes that run a member.
 	// It stays empty when the operator cannot list nodes.
 	cordoned map[string]bool
@@ -23,12 +23,15 @@ type drainObs struct {
 // A node the lister does not know counts as schedulable: without its
 // object there is no cordon to act on.
 func (c *Cluster) observeDrain(pgc *v1alpha1.PostgresCluster, obs *observation) error {
-	pdb, err := c.cfg.Listers.PDBs.PodDisruptionBudgets(pgc.Namespace).Get(PDBName(pgc.Name))
-	switch {
-	case err == nil:
-		obs.drain.pdb = pdb
-	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("reading pod disruption budget %s: %w", PDBName(pgc.Name), err)
+	obs.drain.pdbs = map[string]*policyv1.PodDisruptionBudget{}
+	for _, name := range []string{PDBName(pgc.Name), PrimaryPDBName(pgc.Name)} {
+		pdb, err := c.cfg.Listers.PDBs.PodDisruptionBudgets(pgc.Namespace).Get(name)
+		switch {
+		case err == nil:
+			obs.drain.pdbs[name] = pdb
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("reading pod disruption budget %s: %w", name, err)
+		}
 	}
 	obs.drain.cordoned = map[string]bool{}
 	if c.cfg.Listers.Nodes == nil {

@@ -86,22 +86,24 @@ func drainNotices(in planInput) []notice {
 	}}
 }
 
-// planDisruptionBudget creates the PodDisruptionBudget, or restores the
-// fields the operator sets when someone changed them. After the API
-// refused it (a budget of that name that is not the operator's, a policy
-// that forbids it) it waits before trying again.
+// planDisruptionBudget creates each PodDisruptionBudget (pdb.go), or
+// restores the fields the operator sets when someone changed them (or the
+// cluster's size changed them). After the API refused one (a budget of
+// that name that is not the operator's, a policy that forbids it) it waits
+// before trying again. The action's target names the budget.
 func planDisruptionBudget(in planInput) (action, bool) {
 	if in.pdbRefused != "" {
 		return action{}, false
 	}
-	want := buildPDB(in.cluster)
-	switch have := in.obs.drain.pdb; {
-	case have == nil:
-		return action{kind: actSyncPDB, reason: fmt.Sprintf(
-			"creating the PodDisruptionBudget %s: node drains evict one member at a time", want.Name)}, true
-	case !pdbAsBuilt(have, want):
-		return action{kind: actSyncPDB, reason: fmt.Sprintf(
-			"restoring the PodDisruptionBudget %s: maxUnavailable 1 over the members", want.Name)}, true
+	for _, want := range buildPDBs(in.cluster) {
+		switch have := in.obs.drain.pdbs[want.Name]; {
+		case have == nil:
+			return action{kind: actSyncPDB, target: want.Name, reason: fmt.Sprintf(
+				"creating the PodDisruptionBudget %s: node drains take one replica at a time, and the primary only after a switchover", want.Name)}, true
+		case !pdbAsBuilt(have, want):
+			return action{kind: actSyncPDB, target: want.Name, reason: fmt.Sprintf(
+				"restoring the PodDisruptionBudget %s (minAvailable %s)", want.Name, want.Spec.MinAvailable.String())}, true
+		}
 	}
 	return action{}, false
 }

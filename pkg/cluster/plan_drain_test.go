@@ -106,38 +106,43 @@ func TestPlanDrain(t *testing.T) {
 
 func TestPlanDisruptionBudget(t *testing.T) {
 	one := testCluster(1, initialized("demo-1", 1))
-	healthy := func(pdb *policyv1.PodDisruptionBudget) planInput {
+	built := func() map[string]*policyv1.PodDisruptionBudget {
+		out := map[string]*policyv1.PodDisruptionBudget{}
+		for _, b := range buildPDBs(one) {
+			out[b.Name] = b
+		}
+		return out
+	}
+	with := func(mutate func(map[string]*policyv1.PodDisruptionBudget)) planInput {
 		in := failoverInput(one, testMember(one, 1, up(RolePrimary)))
-		in.obs.drain.pdb = pdb
+		in.obs.drain.pdbs = built()
+		mutate(in.obs.drain.pdbs)
 		return in
 	}
-	edited := buildPDB(one)
-	edited.Spec.MaxUnavailable = ptr.To(intstr.FromInt32(0))
-	minAvailable := buildPDB(one)
-	minAvailable.Spec.MinAvailable = ptr.To(intstr.FromInt32(1))
-	refused := healthy(nil)
+	refused := with(func(m map[string]*policyv1.PodDisruptionBudget) { delete(m, "demo") })
 	refused.pdbRefused = "forbidden"
 	tests := []struct {
 		name   string
 		in     planInput
 		kind   actionKind
-		reason string
+		target string
 	}{
-		{"missing: created", healthy(nil), actSyncPDB,
-			"creating the PodDisruptionBudget demo: node drains evict one member at a time"},
-		{"edited: restored", healthy(edited), actSyncPDB,
-			"restoring the PodDisruptionBudget demo: maxUnavailable 1 over the members"},
-		{"a minAvailable added: restored", healthy(minAvailable), actSyncPDB, ""},
-		{"as built: nothing to do", healthy(buildPDB(one)), actNone, ""},
+		{"replicas' missing: created", with(func(m map[string]*policyv1.PodDisruptionBudget) { delete(m, "demo") }), actSyncPDB, "demo"},
+		{"primary's missing: created", with(func(m map[string]*policyv1.PodDisruptionBudget) { delete(m, "demo-primary") }), actSyncPDB, "demo-primary"},
+		{"edited: restored", with(func(m map[string]*policyv1.PodDisruptionBudget) {
+			m["demo-primary"].Spec.MinAvailable = ptr.To(intstr.FromInt32(5))
+		}), actSyncPDB, "demo-primary"},
+		{"a maxUnavailable added: restored", with(func(m map[string]*policyv1.PodDisruptionBudget) {
+			m["demo"].Spec.MaxUnavailable = ptr.To(intstr.FromInt32(1))
+		}), actSyncPDB, "demo"},
+		{"as built: nothing to do", with(func(map[string]*policyv1.PodDisruptionBudget) {}), actNone, ""},
 		{"refused: not retried before its time", refused, actNone, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := plan(tt.in)
 			assert.Equal(t, tt.kind, got.kind, got.reason)
-			if tt.reason != "" {
-				assert.Equal(t, tt.reason, got.reason)
-			}
+			assert.Equal(t, tt.target, got.target)
 		})
 	}
 }

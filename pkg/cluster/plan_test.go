@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -93,7 +94,7 @@ func obsOf(pgc *v1alpha1.PostgresCluster, ms ...*member) *observation {
 			ROServiceName(pgc.Name): buildServices(pgc)[1],
 		},
 		creds: recordedCreds("pw"), // plan_secrets_test.go
-		drain: drainObs{pdb: buildPDB(pgc), cordoned: map[string]bool{}},
+		drain: drainObs{pdbs: pdbsOf(pgc), cordoned: map[string]bool{}},
 	}
 }
 
@@ -199,4 +200,13 @@ func TestPlanIgnoresOtherClustersNames(t *testing.T) {
 	n, ok := ordinalOf("demo", "demo-12")
 	assert.True(t, ok)
 	assert.Equal(t, int32(12), n)
+}
+
+// pdbsOf is the cluster's disruption budgets as observed when they exist.
+func pdbsOf(pgc *v1alpha1.PostgresCluster) map[string]*policyv1.PodDisruptionBudget {
+	out := map[string]*policyv1.PodDisruptionBudget{}
+	for _, b := range buildPDBs(pgc) {
+		out[b.Name] = b
+	}
+	return out
 }

@@ -295,7 +295,9 @@ func newWorldOf(t *testing.T, pgc *v1alpha1.PostgresCluster, withPDB bool, ms ..
 		buildAppSecret(pgc, "pw", nil),
 	}
 	if withPDB {
-		objects = append(objects, buildPDB(pgc))
+		for _, b := range buildPDBs(pgc) {
+			objects = append(objects, b)
+		}
 	}
 	objects = withTLSSecrets(t, pgc, objects) // tls_fixture_test.go
 	log := &opLog{hosts: map[string]string{}}
