@@ -11,7 +11,7 @@ GO_LDFLAGS := -s -w -X main.version=$(VERSION)
 PLUGIN_DIR ?= /usr/local/bin
 
 .PHONY: help generate verify build build-operator build-plugin install-plugin test test-unit \
-        test-integration test-e2e image local-up local-down object-store deploy undeploy demo bench scale figures
+        test-integration test-e2e test-e2e-nodes image local-up local-down object-store deploy undeploy demo bench scale figures
 
 help: ## Show this help.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-integration: ## pkg/postgres and member.sh against real PostgreSQL servers 
 
 test-e2e: ## End-to-end suite on the local cluster (brings it up and down).
 	hack/e2e.sh
+
+test-e2e-nodes: ## Multi-node e2e suite: node cut, stop, operator down, drain on 3 local nodes (KEEP_CLUSTER=1, E2E_RUN=regex).
+	hack/e2e-nodes.sh
 
 test: ## The README's test command: unit, integration and e2e.
 	$(MAKE) test-unit
