@@ -217,7 +217,9 @@ func TestConvergedClusterMakesNoAPICallsThroughTheController(t *testing.T) {
 }
 
 // noHeartbeat keeps the actors' heartbeats from dialling the fake pods.
-func noHeartbeat(postgres.Endpoint, postgres.HeartbeatConfig) cluster.Heartbeater { return silentBeat{} }
+func noHeartbeat(postgres.Endpoint, postgres.HeartbeatConfig) cluster.Heartbeater {
+	return silentBeat{}
+}
 
 type silentBeat struct{}
 
