@@ -32,7 +32,7 @@ net_preflight() {
 	# Our ranges must not already be in use by this machine's networks.
 	local r n
 	for r in "$CLUSTER_CIDR" "$SVC_CIDR" "$NODE_IP/32"; do
-		if ip -4 -o route show root "$r" table all | grep -vE "dev ($BRIDGE|lo|${NODE_NS_PREFIX}[0-9]+)|^unreachable" | grep -q .; then
+		if ip -4 -o route show root "$r" table all | grep -vE "dev ($BRIDGE|lo|${NODE_NS_PREFIX}[0-9]+|lc-sim)|^unreachable" | grep -q .; then
 			die "address range $r is already routed on this host: $(ip -4 -o route show root "$r" | head -1)"
 		fi
 	done
@@ -74,6 +74,8 @@ guard_up() {
 	# The cluster's interfaces: cni0, and the veth of each extra node.
 	local ifs=("$BRIDGE") n i o
 	for n in $(nodes_extra); do ifs+=("$(node_ns "$n")"); done
+	# The scale bench's simulated members (hack/sim.sh), while they exist.
+	if ip link show lc-sim >/dev/null 2>&1; then ifs+=(lc-sim); fi
 	iptables -t mangle -N $GUARD_IN 2>/dev/null || iptables -t mangle -F $GUARD_IN
 	iptables -t mangle -A $GUARD_IN -i lo -j RETURN
 	for i in "${ifs[@]}"; do

@@ -36,6 +36,9 @@ type scaleOptions struct {
 	burst, changeSamples   int
 	failoverRuns           int
 	fault                  string
+	// sim puts the size-1 clusters (the fleet's and the burst's) on the
+	// simulated nodes of hack/sim.sh; the size-3 ones stay real.
+	sim bool
 }
 
 func scaleFlags(o *scaleOptions) {
@@ -47,6 +50,7 @@ func scaleFlags(o *scaleOptions) {
 	flag.IntVar(&o.changeSamples, "scale-change-samples", 20, "scale scenario: spec changes measured per case (idle, 10% changing)")
 	flag.IntVar(&o.failoverRuns, "scale-failover-runs", 5, "scale scenario: failover runs alone and inside the fleet (0: skip)")
 	flag.StringVar(&o.fault, "scale-fault", faultDelete, "scale scenario: the failover's fault: sigkill, delete or force")
+	flag.BoolVar(&o.sim, "scale-sim", false, "scale scenario: size-1 clusters on hack/sim.sh's simulated nodes (kwok pods, pgsim PostgreSQL); size-3 ones stay real")
 }
 
 func (o scaleOptions) validate() error {
@@ -65,20 +69,43 @@ func (o scaleOptions) validate() error {
 type fleetCluster struct {
 	name string
 	size int32
+	sim  bool // on the simulated nodes
 }
 
 // fleetPlan names the fleet's clusters and spreads the size-3 ones evenly
 // over the list, so that every batch gets its share of them.
-func fleetPlan(n, size3 int) []fleetCluster {
+func fleetPlan(n, size3 int, sim bool) []fleetCluster {
 	out := make([]fleetCluster, n)
 	for i := range out {
 		size := int32(1)
 		if size3 > 0 && (i+1)*size3/n > i*size3/n {
 			size = 3
 		}
-		out[i] = fleetCluster{name: fmt.Sprintf("c%03d", i+1), size: size}
+		out[i] = fleetCluster{name: fmt.Sprintf("c%04d", i+1), size: size, sim: sim && size == 1}
 	}
 	return out
+}
+
+// realMembers counts the pods of a list of clusters that need a real node.
+func realMembers(cs []fleetCluster) int {
+	n := 0
+	for _, c := range cs {
+		if !c.sim {
+			n += int(c.size)
+		}
+	}
+	return n
+}
+
+// simLabel marks hack/sim.sh's nodes; their taint has the same key.
+const simLabel = "postgres-operator.dev/sim"
+
+// simulated puts c's members on the simulated nodes: they tolerate their
+// taint and select them.
+func simulated(c *v1alpha1.PostgresCluster) *v1alpha1.PostgresCluster {
+	c.Spec.Pod.NodeSelector = map[string]string{simLabel: "true"}
+	c.Spec.Pod.Tolerations = []corev1.Toleration{{Key: simLabel, Operator: corev1.TolerationOpEqual, Value: "true", Effect: corev1.TaintEffectNoSchedule}}
+	return c
 }
 
 // members counts the pods of a list of clusters.
@@ -125,10 +152,15 @@ func smallCluster(ns, name string, size int32) *v1alpha1.PostgresCluster {
 // need the fleet, so they stop when it could not be created.
 func runScale(ctx context.Context, e *env, emit func(*table), fail func(string, error)) []runResult {
 	o := e.opts.scale
-	plan := fleetPlan(o.clusters, o.size3)
+	plan := fleetPlan(o.clusters, o.size3, o.sim)
 	// The peak is the fleet or the burst, never both; +2 for a pod being
 	// replaced (a failover's member, the operator's restart).
-	if err := e.podRoom(ctx, max(members(plan), o.burst, 3)+2); err != nil {
+	burstReal, burstSim := o.burst, 0
+	if o.sim {
+		burstReal, burstSim = 0, o.burst
+	}
+	simMembers := members(plan) - realMembers(plan)
+	if err := e.podRoom(ctx, max(realMembers(plan), burstReal, 3)+2, max(simMembers, burstSim)); err != nil {
 		fail("scale", err)
 		return nil
 	}

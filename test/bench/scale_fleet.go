@@ -18,28 +18,40 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-// podRoom fails early, with what to do, when the node would not admit the
+// podRoom fails early, with what to do, when the nodes would not admit the
 // pods the scenario needs on top of those already there: the kubelet's
 // maxPods (110 unless LOCAL_MAX_PODS raised it) is met long before memory.
-func (e *env) podRoom(ctx context.Context, need int) error {
+// Real and simulated nodes (hack/sim.sh) are counted apart.
+func (e *env) podRoom(ctx context.Context, needReal, needSim int) error {
 	nodes, err := e.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
-	admits := 0
+	admits, simNodes := map[bool]int{}, map[string]bool{}
 	for _, n := range nodes.Items {
-		admits += int(n.Status.Allocatable.Pods().Value())
+		sim := n.Labels[simLabel] == "true"
+		simNodes[n.Name] = sim
+		admits[sim] += int(n.Status.Allocatable.Pods().Value())
 	}
 	pods, err := e.kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
 	if err != nil {
 		return err
 	}
-	if have := len(pods.Items); have+need > admits {
+	have := map[bool]int{}
+	for _, p := range pods.Items {
+		have[simNodes[p.Spec.NodeName]]++
+	}
+	if have[false]+needReal > admits[false] {
 		return fmt.Errorf("the scenario needs %d pods at its peak and %d already exist, but the node admits %d (the kubelet's maxPods): "+
 			"run with fewer clusters, or set LOCAL_MAX_PODS (default 250; at most 253, the addresses of the node's /24 pod range) "+
-			"and restart the kubelet with it: sudo hack/local-cluster.sh down && sudo hack/local-cluster.sh up", need, have, admits)
+			"and restart the kubelet with it: sudo hack/local-cluster.sh down && sudo hack/local-cluster.sh up", needReal, have[false], admits[false])
 	}
-	logf("scale: the node admits %d pods; %d exist, the scenario needs up to %d", admits, len(pods.Items), need)
+	if have[true]+needSim > admits[true] {
+		return fmt.Errorf("the scenario needs %d simulated pods and %d exist, but the simulated nodes admit %d: "+
+			"sudo hack/sim.sh up %d", needSim, have[true], admits[true], (needSim+have[true])/250+1)
+	}
+	logf("scale: the real nodes admit %d pods (%d exist, the scenario needs up to %d); the simulated ones %d (%d, %d)",
+		admits[false], have[false], needReal, admits[true], have[true], needSim)
 	return nil
 }
 
@@ -55,7 +67,11 @@ func (e *env) createClusters(ctx context.Context, ns string, cs []fleetCluster) 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			_, errs[i] = api.Create(ctx, smallCluster(ns, c.name, c.size), metav1.CreateOptions{})
+			pgc := smallCluster(ns, c.name, c.size)
+			if c.sim {
+				pgc = simulated(pgc)
+			}
+			_, errs[i] = api.Create(ctx, pgc, metav1.CreateOptions{})
 		}()
 	}
 	wg.Wait()
@@ -263,7 +279,7 @@ func (e *env) runBurst(ctx context.Context, n int) (*burst, error) {
 	}
 	cs := make([]fleetCluster, n)
 	for i := range cs {
-		cs[i] = fleetCluster{name: fmt.Sprintf("b%03d", i+1), size: 1}
+		cs[i] = fleetCluster{name: fmt.Sprintf("b%03d", i+1), size: 1, sim: e.opts.scale.sim}
 	}
 	b := &burst{n: n, allReady: -1, allGone: -1}
 	logf("scale: creating %d clusters at once", n)

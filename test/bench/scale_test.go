@@ -8,11 +8,11 @@ import (
 )
 
 func TestFleetPlan(t *testing.T) {
-	plan := fleetPlan(100, 20)
+	plan := fleetPlan(100, 20, false)
 	if len(plan) != 100 || members(plan) != 140 {
 		t.Fatalf("100 clusters, 20 of size 3: got %d clusters, %d members; want 100, 140", len(plan), members(plan))
 	}
-	if plan[0].name != "c001" || plan[99].name != "c100" {
+	if plan[0].name != "c0001" || plan[99].name != "c0100" {
 		t.Errorf("names: %s … %s", plan[0].name, plan[99].name)
 	}
 	for i, b := range batches(plan, 20) {
@@ -27,7 +27,7 @@ func TestFleetPlan(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ n, size3, members int }{{5, 0, 5}, {3, 3, 9}, {7, 1, 9}, {1, 1, 3}} {
-		if got := members(fleetPlan(c.n, c.size3)); got != c.members {
+		if got := members(fleetPlan(c.n, c.size3, false)); got != c.members {
 			t.Errorf("fleetPlan(%d, %d): %d members, want %d", c.n, c.size3, got, c.members)
 		}
 	}
@@ -35,7 +35,7 @@ func TestFleetPlan(t *testing.T) {
 
 func TestBatches(t *testing.T) {
 	var sizes []int
-	for _, b := range batches(fleetPlan(45, 0), 20) {
+	for _, b := range batches(fleetPlan(45, 0, false), 20) {
 		sizes = append(sizes, len(b))
 	}
 	if !slices.Equal(sizes, []int{20, 20, 5}) {
@@ -47,7 +47,7 @@ func TestBatches(t *testing.T) {
 }
 
 func TestChangeOrder(t *testing.T) {
-	got := changeOrder([]fleetCluster{{"a", 3}, {"b", 1}, {"c", 1}, {"d", 3}})
+	got := changeOrder([]fleetCluster{{"a", 3, false}, {"b", 1, false}, {"c", 1, false}, {"d", 3, false}})
 	if !slices.Equal(got, []string{"b", "c", "a", "d"}) {
 		t.Errorf("size 1 first, in order: %v", got)
 	}
@@ -61,7 +61,7 @@ rest_client_requests_total{code="200",host="10.96.0.1:443",method="PUT"} 30
 rest_client_requests_total{code="409",host="10.96.0.1:443",method="PUT"} 2
 postgres_operator_reconcile_passes_total{outcome="ok"} 9000
 postgres_operator_reconcile_passes_total{outcome="error"} 12
-postgres_operator_cluster_ready{cluster="c001",namespace="bench-fleet-x"} 1
+postgres_operator_cluster_ready{cluster="c0001",namespace="bench-fleet-x"} 1
 postgres_operator_cluster_ready{cluster="c002",namespace="bench-fleet-x"} 0
 postgres_operator_cluster_ready{cluster="other",namespace="elsewhere"} 1
 weird{a="say \"hi\"",b="back\\slash",c="two\nlines",d="}{,="} NaN 1700000000000
@@ -159,5 +159,19 @@ func TestStatTicks(t *testing.T) {
 	comm, _, ok = statTicks("7 (a (b) c) S 1 7 7 0 -1 0 0 0 0 0 1 1 1 1 20 0 1 0 5 0 0")
 	if !ok || comm != "a (b) c" {
 		t.Errorf("a command with parentheses: %q, %t", comm, ok)
+	}
+}
+
+// With --scale-sim the size-1 clusters are simulated and the size-3 ones
+// stay real, so a failover inside the fleet is a real one.
+func TestFleetPlanSimulatesSizeOne(t *testing.T) {
+	plan := fleetPlan(10, 2, true)
+	for _, c := range plan {
+		if c.sim != (c.size == 1) {
+			t.Errorf("%s: size %d, simulated %v", c.name, c.size, c.sim)
+		}
+	}
+	if got := realMembers(plan); got != 6 {
+		t.Errorf("real members: %d, want 6 (two clusters of three)", got)
 	}
 }
