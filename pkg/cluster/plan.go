@@ -290,7 +290,10 @@ func planScale(in planInput) (action, bool) {
 	primary := live.primary()
 	switch {
 	case len(live) < size:
-		if primary == nil || !primary.healthy() {
+		// A primary whose volume is being deleted is about to be lost: a
+		// replica cloned from it would wait for it forever, and would hold
+		// off the recovery from backups when every volume is gone.
+		if primary == nil || !primary.healthy() || !primary.hasVolume() {
 			return action{kind: actWait, reason: "waiting for a healthy primary before adding a replica"}, true
 		}
 		ord := max(in.cluster.Status.LastOrdinal, in.obs.members.maxOrdinal()) + 1

@@ -130,6 +130,7 @@ func TestPlan(t *testing.T) {
 		{name: "converged", in: input(one, obsOf(one, testMember(one, 1, up(RolePrimary)))), kind: actNone},
 		{name: "scale up adds the next ordinal", in: input(three, obsOf(three, testMember(three, 1, up(RolePrimary)))), kind: actCreateMember, member: "demo-4", role: RoleReplica},
 		{name: "scale up waits for a healthy primary", in: input(three, obsOf(three, testMember(three, 1, starting(RolePrimary)))), kind: actWait},
+		{name: "no replica is cloned from a primary whose volume is being deleted", in: input(three, obsOf(three, testMember(three, 1, up(RolePrimary), volumeDeleting))), kind: actWait},
 		{name: "terminating pods do not count as members without volumes", in: input(three, obsOf(three,
 			testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)), testMember(three, 3, up(RoleReplica), noVolume, terminating))),
 			kind: actCreateMember, member: "demo-4"},
@@ -209,4 +210,11 @@ func pdbsOf(pgc *v1alpha1.PostgresCluster) map[string]*policyv1.PodDisruptionBud
 		out[b.Name] = b
 	}
 	return out
+}
+
+// volumeDeleting marks the member's claim as being deleted (kept by its
+// pod's protection finalizer until the pod goes).
+func volumeDeleting(m *member) {
+	now := metav1.Now()
+	m.pvc.DeletionTimestamp = &now
 }
