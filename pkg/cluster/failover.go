@@ -31,7 +31,11 @@ func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
 	if dead, why := primaryDead(m, now); dead {
 		return true, why
 	}
-	if m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
+	// A member restoring from backups replays WAL in a server no client can
+	// reach, for as long as the backups take: silence is its normal state,
+	// and its end shows as its container's exit.
+	restoring := m.pod.Annotations[BootstrapAnnotation] == BootstrapRecovery && m.db == nil
+	if !restoring && m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
 		return true, fmt.Sprintf("PostgreSQL has not answered for %s", now.Sub(unreachableSince).Round(time.Second))
 	}
 	return false, ""

@@ -207,3 +207,17 @@ func TestPlanFailover(t *testing.T) {
 		})
 	}
 }
+
+// A member restoring from backups answers no one until its replay is done:
+// its silence is not a lost primary.
+func TestRestoringPrimaryIsNotLostForSilence(t *testing.T) {
+	pgc := testCluster(1, initialized("demo-1", 1))
+	m := testMember(pgc, 1, up(RolePrimary))
+	m.db, m.dbErr = nil, &postgres.Error{Op: "probe", Unreachable: true, Err: errors.New("connection refused")}
+	now := time.Now()
+	lost, _ := primaryLost(m, now, now.Add(-time.Minute))
+	assert.True(t, lost, "an ordinary primary silent for a minute is lost")
+	m.pod.Annotations[BootstrapAnnotation] = BootstrapRecovery
+	lost, why := primaryLost(m, now, now.Add(-time.Minute))
+	assert.False(t, lost, why)
+}
