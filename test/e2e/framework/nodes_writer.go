@@ -214,24 +214,5 @@ func MissingNodeAcks(host, password string, acks []Ack) ([]int64, error) {
 	for _, a := range acks {
 		ids = append(ids, a.ID)
 	}
-	db, err := openDB(host, password, writeIOTimeout, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	rows, err := db.Query("select a from unnest($1::bigint[]) a where not exists (select 1 from "+NodeAckTable+" t where t.id = a) order by a",
-		pq.Array(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var missing []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		missing = append(missing, id)
-	}
-	return missing, rows.Err()
+	return missingIn(host, password, NodeAckTable, ids)
 }

@@ -234,13 +234,18 @@ func (r *Recorder) AckedBetween(from, to time.Time) int {
 // MissingIDs returns the ids of acked that the server at host does not
 // have. It asks on a fresh connection, in one round trip.
 func MissingIDs(host, password string, acked []int64) ([]int64, error) {
+	return missingIn(host, password, AckTable, acked)
+}
+
+// missingIn returns the ids that table lacks on the server at host.
+func missingIn(host, password, table string, ids []int64) ([]int64, error) {
 	db, err := openDB(host, password, writeIOTimeout, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.Query("select a from unnest($1::bigint[]) a where not exists (select 1 from "+AckTable+" t where t.id = a) order by a",
-		pq.Array(acked))
+	rows, err := db.Query("select a from unnest($1::bigint[]) a where not exists (select 1 from "+table+" t where t.id = a) order by a",
+		pq.Array(ids))
 	if err != nil {
 		return nil, err
 	}
