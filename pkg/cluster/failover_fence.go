@@ -84,17 +84,20 @@ func (c *Cluster) trackAlive(now time.Time, pgc *v1alpha1.PostgresCluster, obs *
 // and the last reply across it within a status interval more. A receiver
 // that hears nothing but whose replies still get through (a one-way
 // partition) is not covered: it gives up after wal_receiver_timeout, and
-// until then may keep the old primary alive. Zero when no standby heard.
+// until then may keep the old primary alive. p's fence probe counts a reply
+// as proof only from its send time less its reply discount
+// (fenceReplyDiscount), and so does this bound. Zero when no standby heard.
 func replicasHeard(pgc *v1alpha1.PostgresCluster, obs *observation, p *member, now time.Time) time.Time {
 	gap, bounded := receiverPingGap(pgc)
+	discount := podReplyDiscount(p.pod)
 	var last time.Time
 	for _, m := range obs.members {
 		if m == p || m.db == nil || !m.db.InRecovery || !m.db.ReceiverHeard {
 			continue
 		}
-		t := now // no ping: the link may have failed just now
+		t := now.Add(-discount) // no ping: the link may have failed just now
 		if bounded {
-			t = now.Add(-m.db.ReceiverMessageAge).Add(gap + replyInterval)
+			t = now.Add(-m.db.ReceiverMessageAge).Add(gap + replyInterval - discount)
 		}
 		if t.After(last) {
 			last = t

@@ -161,15 +161,23 @@ func TestBeatsMoveLastAlive(t *testing.T) {
 	heard := lost()
 	heard.members[1] = testMember(pgc, 2, up(RoleReplica), heardFromPrimary(500*time.Millisecond))
 	c.trackAlive(clk.Now(), pgc, heard)
+	assert.Equal(t, clk.Now().Add(-500*time.Millisecond), c.lastAlive["demo-1"],
+		"a standby heard from it; the link lasted at most until its next ping (half of wal_receiver_timeout), its replies a status interval more, "+
+			"and the primary counts a reply as proof from that much before it was sent")
+
+	heard.members[0].pod.Annotations[FenceReplyDiscountAnnotation] = "0" // a pod made before the discount
+	c.trackAlive(clk.Now(), pgc, heard)
 	assert.Equal(t, clk.Now().Add(-500*time.Millisecond).Add(5*time.Second+replyInterval), c.lastAlive["demo-1"],
-		"a standby heard from it; the link lasted at most until its next ping (half of wal_receiver_timeout), its replies a status interval more")
+		"replies at full value: the whole bound")
+	heard.members[0].pod.Annotations[FenceReplyDiscountAnnotation] = "6"
 
 	noPing := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) {
 		p.Spec.Parameters = map[string]string{"wal_receiver_timeout": "0"}
 	})
 	clk.Step(time.Minute)
 	c.trackAlive(clk.Now(), noPing, heard)
-	assert.Equal(t, clk.Now(), c.lastAlive["demo-1"], "a receiver that never pings may have replied until now")
+	assert.Equal(t, clk.Now().Add(-6*time.Second), c.lastAlive["demo-1"],
+		"a receiver that never pings may have replied until now, a reply worth the discount less")
 }
 
 func TestParseGUCDuration(t *testing.T) {

@@ -80,7 +80,8 @@ const (
 func fenceProbe(pgc *v1alpha1.PostgresCluster) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
-			Command: []string{"/bin/sh", "-c", fenceScript, "fence-probe", fenceQuery(pgc.Name, fenceAfter(pgc)-fenceLead)},
+			Command: []string{"/bin/sh", "-c", fenceScript, "fence-probe",
+				fenceQuery(pgc.Name, fenceAfter(pgc)-fenceLead, fenceReplyDiscount(fenceAfter(pgc)))},
 		}},
 		PeriodSeconds:    int32(fenceProbePeriod / time.Second),
 		TimeoutSeconds:   5,
@@ -134,11 +135,12 @@ const fenceSeenSetting = "postgres_operator.fence_seen"
 //     from;
 //   - the last state change of the operator's heartbeat backend (user
 //     postgres): the operator saw it;
-//   - the last reply of a standby (user replicator) to its WAL sender;
+//   - the last reply of a standby (user replicator) to its WAL sender, less
+//     the reply discount (see fenceReplyDiscount);
 //   - fenceSeenSetting: what an earlier run saw.
 //
 // The query has no "$" in it (see fenceScript).
-func fenceQuery(cluster string, t time.Duration) string {
+func fenceQuery(cluster string, t, replyDiscount time.Duration) string {
 	prefix := postgres.SlotName(cluster + "-")
 	lines := []string{
 		"SELECT CASE",
@@ -154,7 +156,8 @@ func fenceQuery(cluster string, t time.Duration) string {
 		"  pg_postmaster_start_time(),",
 		"  (pg_stat_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history', true)).modification,",
 		"  (SELECT max(state_change) FROM pg_stat_activity WHERE application_name = " + sqlLiteral(postgres.HeartbeatApplicationName) + " AND usename = 'postgres'),",
-		"  (SELECT max(reply_time) FROM pg_stat_replication WHERE usename = " + sqlLiteral(replicationUser) + "),",
+		"  (SELECT max(reply_time) FROM pg_stat_replication WHERE usename = " + sqlLiteral(replicationUser) + ")",
+		"   - interval '" + strconv.FormatInt(int64(replyDiscount/time.Second), 10) + " seconds',",
 		"  to_timestamp(coalesce(nullif(current_setting(" + sqlLiteral(fenceSeenSetting) + ", true), ''), '0')::float8)",
 		" ) END AS seen) lease",
 	}
@@ -175,4 +178,47 @@ func podFenceAfter(pod *corev1.Pod) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(s) * time.Second, true
+}
+
+// FenceReplyDiscountAnnotation records on a member pod the reply discount
+// its fence probe was built with (fenceReplyDiscount). A pod without it
+// counts standby replies at full value, and the operator then waits for
+// it as it always did.
+const FenceReplyDiscountAnnotation = "postgres-operator.dev/fence-reply-discount-seconds"
+
+// replyLeeway is how late every standby's replies may run, while the
+// operator's heartbeat is also away, before a healthy primary would fence
+// itself: replies normally land every replyInterval.
+const replyLeeway = 3 * time.Second
+
+// fenceReplyDiscount is how much less a standby's reply counts as proof of
+// life on the primary than the time it was sent. Why: the operator cannot
+// see when a standby's last reply reached a primary that was cut off. It
+// sees only when the standby last heard from it, and an idle primary sends
+// nothing between the receiver's pings (half of wal_receiver_timeout), so
+// the link, and the replies over it, may have lasted that long, plus a
+// status interval, after the standby's last message. Counting the primary's
+// lease from that bound made the operator wait T plus the ping gap before
+// promoting. With the discount the primary fences that much sooner after a
+// reply, so the operator can count T from the standby's last message. The
+// discount is capped so that replies, which arrive every replyInterval,
+// still keep a healthy primary alive with replyLeeway to spare while the
+// operator is away (T = 10 s: 6 s; the shortest lease, 5 s: 1 s).
+func fenceReplyDiscount(t time.Duration) time.Duration {
+	timeout, _ := parseGUCDuration(defaultWalReceiverTimeout, time.Millisecond)
+	d := min(timeout/2+replyInterval, t-fenceLead-replyLeeway)
+	return max(d, 0).Truncate(time.Second)
+}
+
+// podReplyDiscount is the reply discount of a member pod's fence probe:
+// zero for pods made before there was one.
+func podReplyDiscount(pod *corev1.Pod) time.Duration {
+	if pod == nil {
+		return 0
+	}
+	s, err := strconv.Atoi(pod.Annotations[FenceReplyDiscountAnnotation])
+	if err != nil || s <= 0 {
+		return 0
+	}
+	return time.Duration(s) * time.Second
 }

@@ -168,7 +168,8 @@ func TestFenceProbeIsolatedPrimaryFences(t *testing.T) {
 		return !ok, nil
 	})
 	took := time.Since(stopped)
-	assert.GreaterOrEqual(t, took, testLease-fenceLead-500*time.Millisecond, "not before the lease (less fenceLead) ran out")
+	discount := fenceReplyDiscount(testLease)
+	assert.GreaterOrEqual(t, took, testLease-fenceLead-discount-500*time.Millisecond, "not before the lease (less fenceLead and the reply discount) ran out")
 	assert.Less(t, took, testLease+2*time.Second, "within T + 2 s")
 	t.Logf("fenced %v after the standby's last reply", took.Round(time.Millisecond))
 	// It keeps saying so: the kubelet may kill on any run.

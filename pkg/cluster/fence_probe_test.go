@@ -46,7 +46,7 @@ func TestFenceProbeCommand(t *testing.T) {
 
 	assert.Contains(t, query, "left(slot_name, 5) = 'demo_'")
 	assert.Contains(t, query, "application_name = 'postgres-operator-heartbeat'")
-	assert.Contains(t, query, "usename = 'replicator'")
+	assert.Contains(t, query, "usename = 'replicator')\n   - interval '6 seconds'", "replies count from 6 s before they were sent")
 
 	assert.EqualValues(t, 1, p.FailureThreshold, "the answer itself is the proof")
 	assert.EqualValues(t, 2, p.PeriodSeconds)
@@ -92,4 +92,24 @@ func TestStandbysReplyWellWithinTheShortestLease(t *testing.T) {
 	require.NoError(t, err)
 	assert.LessOrEqual(t, 3*interval, 5*time.Second, "several replies within the shortest lease")
 	assert.Equal(t, interval, replyInterval, "what the operator assumes of the standbys")
+}
+
+// The discount takes the ping gap (5 s) and a status interval off a reply,
+// but never so much that replies every second could not keep a primary
+// alive with replyLeeway to spare.
+func TestFenceReplyDiscount(t *testing.T) {
+	for lease, want := range map[time.Duration]time.Duration{
+		5 * time.Second: time.Second, 8 * time.Second: 4 * time.Second,
+		10 * time.Second: 6 * time.Second, time.Minute: 6 * time.Second,
+	} {
+		got := fenceReplyDiscount(lease)
+		assert.Equal(t, want, got, lease)
+		assert.GreaterOrEqual(t, lease-fenceLead-got, replyLeeway, lease)
+	}
+	assert.Equal(t, time.Duration(0), fenceReplyDiscount(3*time.Second), "never negative")
+
+	pod := buildPod(testCluster(3), memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: testImage})
+	assert.Equal(t, 6*time.Second, podReplyDiscount(pod))
+	delete(pod.Annotations, FenceReplyDiscountAnnotation)
+	assert.Equal(t, time.Duration(0), podReplyDiscount(pod), "a pod made before the discount")
 }

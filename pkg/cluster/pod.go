@@ -54,6 +54,7 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 	annotations[BootstrapAnnotation] = m.Bootstrap
 	annotations[SpecHashAnnotation] = podSpecHash(pgc, m.Image)
 	annotations[FenceAfterAnnotation] = strconv.Itoa(int(fenceAfter(pgc) / time.Second)) // fence_probe.go
+	annotations[FenceReplyDiscountAnnotation] = strconv.Itoa(int(fenceReplyDiscount(fenceAfter(pgc)) / time.Second))
 
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{

@@ -35,10 +35,13 @@ const minSlotWALMB = 16
 func safetyParameters(pgc *v1alpha1.PostgresCluster) map[string]string {
 	return map[string]string{
 		"max_slot_wal_keep_size":       slotWALCap(pgc),
-		"wal_receiver_timeout":         "10s",
+		"wal_receiver_timeout":         defaultWalReceiverTimeout,
 		"wal_receiver_status_interval": walReceiverStatusInterval,
 	}
 }
+
+// defaultWalReceiverTimeout is wal_receiver_timeout unless the spec sets it.
+const defaultWalReceiverTimeout = "10s"
 
 // walReceiverStatusInterval is how often standbys reply to the primary.
 const walReceiverStatusInterval = "1s"
