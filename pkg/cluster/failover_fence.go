@@ -66,12 +66,23 @@ func (c *Cluster) trackAlive(now time.Time, pgc *v1alpha1.PostgresCluster, obs *
 	if seen.IsZero() || h.db != nil {
 		seen = now
 	}
-	for _, t := range []time.Time{c.heartbeat.reachedAt(h.name), replicasHeard(pgc, obs, h, now)} {
+	for _, t := range []time.Time{beatsHeard(&c.heartbeat, h), replicasHeard(pgc, obs, h, now)} {
 		if t.After(seen) {
 			seen = t
 		}
 	}
 	c.lastAlive[h.name] = seen
+}
+
+// beatsHeard bounds the proof of life the heartbeat gave p: the end of
+// the last beat that may have reached it, less the beat discount its fence
+// probe counts beats with (fenceBeatDiscount). Zero when none did.
+func beatsHeard(hb *heartbeat, p *member) time.Time {
+	t := hb.reachedAt(p.name)
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(-podBeatDiscount(p.pod))
 }
 
 // replicasHeard bounds when a standby's reply last reached p. A streaming

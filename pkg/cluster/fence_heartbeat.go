@@ -74,13 +74,16 @@ func (c *Cluster) followPrimary(ctx context.Context, pgc *v1alpha1.PostgresClust
 		return
 	}
 	c.stopHeartbeat()
-	t := fenceAfter(pgc)
+	interval := heartbeatInterval(fenceAfter(pgc))
 	hb.member, hb.key = p.name, key
 	hb.running = c.cfg.heartbeat()(ep, postgres.HeartbeatConfig{
-		Interval: t / 4, Timeout: heartbeatTimeout, Report: c.beatReporter(p.name),
+		Interval: interval, Timeout: heartbeatTimeout, Report: c.beatReporter(p.name),
 	})
-	klog.FromContext(ctx).V(2).Info("Heartbeat started", "member", p.name, "interval", t/4)
+	klog.FromContext(ctx).V(2).Info("Heartbeat started", "member", p.name, "interval", interval)
 }
+
+// heartbeatInterval is how often the heartbeat beats for the lease t.
+func heartbeatInterval(t time.Duration) time.Duration { return t / 4 }
 
 // needsHeartbeat: only a primary with its members' replication slots can
 // fence itself, which a single-member cluster never has.

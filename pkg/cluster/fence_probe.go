@@ -81,7 +81,7 @@ func fenceProbe(pgc *v1alpha1.PostgresCluster) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
 			Command: []string{"/bin/sh", "-c", fenceScript, "fence-probe",
-				fenceQuery(pgc.Name, fenceAfter(pgc)-fenceLead, fenceReplyDiscount(fenceAfter(pgc)))},
+				fenceQuery(pgc.Name, fenceAfter(pgc)-fenceLead, fenceBeatDiscount(fenceAfter(pgc)), fenceReplyDiscount(fenceAfter(pgc)))},
 		}},
 		PeriodSeconds:    int32(fenceProbePeriod / time.Second),
 		TimeoutSeconds:   5,
@@ -134,13 +134,13 @@ const fenceSeenSetting = "postgres_operator.fence_seen"
 //     timeline's history file): a new primary has had no time to be heard
 //     from;
 //   - the last state change of the operator's heartbeat backend (user
-//     postgres): the operator saw it;
+//     postgres), less the beat discount (see fenceBeatDiscount);
 //   - the last reply of a standby (user replicator) to its WAL sender, less
 //     the reply discount (see fenceReplyDiscount);
 //   - fenceSeenSetting: what an earlier run saw.
 //
 // The query has no "$" in it (see fenceScript).
-func fenceQuery(cluster string, t, replyDiscount time.Duration) string {
+func fenceQuery(cluster string, t, beatDiscount, replyDiscount time.Duration) string {
 	prefix := postgres.SlotName(cluster + "-")
 	lines := []string{
 		"SELECT CASE",
@@ -155,7 +155,8 @@ func fenceQuery(cluster string, t, replyDiscount time.Duration) string {
 		"FROM (SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE greatest(",
 		"  pg_postmaster_start_time(),",
 		"  (pg_stat_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history', true)).modification,",
-		"  (SELECT max(state_change) FROM pg_stat_activity WHERE application_name = " + sqlLiteral(postgres.HeartbeatApplicationName) + " AND usename = 'postgres'),",
+		"  (SELECT max(state_change) FROM pg_stat_activity WHERE application_name = " + sqlLiteral(postgres.HeartbeatApplicationName) + " AND usename = 'postgres')",
+		"   - interval '" + strconv.FormatInt(beatDiscount.Milliseconds(), 10) + " milliseconds',",
 		"  (SELECT max(reply_time) FROM pg_stat_replication WHERE usename = " + sqlLiteral(replicationUser) + ")",
 		"   - interval '" + strconv.FormatInt(int64(replyDiscount/time.Second), 10) + " seconds',",
 		"  to_timestamp(coalesce(nullif(current_setting(" + sqlLiteral(fenceSeenSetting) + ", true), ''), '0')::float8)",
@@ -221,4 +222,37 @@ func podReplyDiscount(pod *corev1.Pod) time.Duration {
 		return 0
 	}
 	return time.Duration(s) * time.Second
+}
+
+// FenceBeatDiscountAnnotation records on a member pod the beat discount of
+// its fence probe, in milliseconds (fenceBeatDiscount); a pod without it
+// counts beats at full value.
+const FenceBeatDiscountAnnotation = "postgres-operator.dev/fence-beat-discount-ms"
+
+// fenceBeatDiscount is how much less a beat of the operator's heartbeat
+// counts as proof of life on the primary than the time it arrived. Why:
+// once the primary's node is cut off, the operator cannot tell whether
+// the beat it sent last reached it; it must assume so until that beat
+// times out, which can be a whole beat interval plus heartbeatTimeout
+// after the cut. With the discount the primary fences that much sooner
+// after a beat, and the operator counts T from the cut itself. Capped,
+// like fenceReplyDiscount, so that beats every interval still keep a
+// primary alive with replyLeeway to spare (T = 10 s: 3.5 s; 5 s: 0).
+func fenceBeatDiscount(t time.Duration) time.Duration {
+	interval := heartbeatInterval(t)
+	d := min(interval+heartbeatTimeout, t-fenceLead-interval-replyLeeway)
+	return max(d, 0).Truncate(time.Millisecond)
+}
+
+// podBeatDiscount is the beat discount of a member pod's fence probe:
+// zero for pods made before there was one.
+func podBeatDiscount(pod *corev1.Pod) time.Duration {
+	if pod == nil {
+		return 0
+	}
+	ms, err := strconv.Atoi(pod.Annotations[FenceBeatDiscountAnnotation])
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }

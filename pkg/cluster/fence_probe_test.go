@@ -45,7 +45,8 @@ func TestFenceProbeCommand(t *testing.T) {
 	assert.Contains(t, expanded, `-c postgres_operator.fence_seen=$l"`)
 
 	assert.Contains(t, query, "left(slot_name, 5) = 'demo_'")
-	assert.Contains(t, query, "application_name = 'postgres-operator-heartbeat'")
+	assert.Contains(t, query, "application_name = 'postgres-operator-heartbeat' AND usename = 'postgres')\n   - interval '3500 milliseconds'",
+		"beats count from 3.5 s before they arrived")
 	assert.Contains(t, query, "usename = 'replicator')\n   - interval '6 seconds'", "replies count from 6 s before they were sent")
 
 	assert.EqualValues(t, 1, p.FailureThreshold, "the answer itself is the proof")
@@ -112,4 +113,24 @@ func TestFenceReplyDiscount(t *testing.T) {
 	assert.Equal(t, 6*time.Second, podReplyDiscount(pod))
 	delete(pod.Annotations, FenceReplyDiscountAnnotation)
 	assert.Equal(t, time.Duration(0), podReplyDiscount(pod), "a pod made before the discount")
+}
+
+// The beat discount takes a beat interval and its timeout off a beat, but
+// never so much that beats every interval could not keep a primary alive
+// with replyLeeway to spare.
+func TestFenceBeatDiscount(t *testing.T) {
+	for lease, want := range map[time.Duration]time.Duration{
+		5 * time.Second: 0, 8 * time.Second: 2 * time.Second,
+		10 * time.Second: 3500 * time.Millisecond, time.Minute: 16 * time.Second,
+	} {
+		got := fenceBeatDiscount(lease)
+		assert.Equal(t, want, got, lease)
+		if got > 0 {
+			assert.GreaterOrEqual(t, lease-fenceLead-heartbeatInterval(lease)-got, replyLeeway, lease)
+		}
+	}
+	pod := buildPod(testCluster(3), memberPod{Name: "demo-1", Role: RolePrimary, Bootstrap: BootstrapInitdb, Image: testImage})
+	assert.Equal(t, 3500*time.Millisecond, podBeatDiscount(pod))
+	delete(pod.Annotations, FenceBeatDiscountAnnotation)
+	assert.Equal(t, time.Duration(0), podBeatDiscount(pod), "a pod made before the discount")
 }

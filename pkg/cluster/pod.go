@@ -55,6 +55,7 @@ func buildPod(pgc *v1alpha1.PostgresCluster, m memberPod) *corev1.Pod {
 	annotations[SpecHashAnnotation] = podSpecHash(pgc, m.Image)
 	annotations[FenceAfterAnnotation] = strconv.Itoa(int(fenceAfter(pgc) / time.Second)) // fence_probe.go
 	annotations[FenceReplyDiscountAnnotation] = strconv.Itoa(int(fenceReplyDiscount(fenceAfter(pgc)) / time.Second))
+	annotations[FenceBeatDiscountAnnotation] = strconv.FormatInt(fenceBeatDiscount(fenceAfter(pgc)).Milliseconds(), 10)
 
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
