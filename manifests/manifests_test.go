@@ -57,7 +57,7 @@ func TestPartsMatchTheTopLevelKustomization(t *testing.T) {
 
 // clusterScoped are the resources a Role cannot grant. The operator runs
 // without them in a namespaced install (cmd/postgres-operator/nodes.go).
-var clusterScoped = []string{"nodes"}
+var clusterScoped = []string{"nodes", "persistentvolumes"}
 
 // A watched namespace's Role grants what the ClusterRole grants, no more,
 // but for cluster-scoped resources.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,7 +37,12 @@ func TestSlimNodeKeepsWhatTheOperatorReads(t *testing.T) {
 		Spec: corev1.NodeSpec{Unschedulable: true, PodCIDR: "10.0.0.0/24",
 			Taints: []corev1.Taint{{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}}},
 		Status: corev1.NodeStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")},
-			Images: []corev1.ContainerImage{{Names: []string{"postgres:15"}}}},
+			Images: []corev1.ContainerImage{{Names: []string{"postgres:15"}}},
+			Conditions: []corev1.NodeCondition{
+				{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse},
+				{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status.",
+					LastHeartbeatTime: metav1.NewTime(time.Unix(100, 0)), LastTransitionTime: metav1.NewTime(time.Unix(140, 0))},
+			}},
 	}
 	got, err := slimNode(node)
 	require.NoError(t, err)
@@ -47,4 +53,9 @@ func TestSlimNodeKeepsWhatTheOperatorReads(t *testing.T) {
 	assert.True(t, slim.Spec.Unschedulable)
 	assert.Empty(t, slim.Status.Images)
 	assert.Empty(t, slim.Labels)
+	// Whether it is Ready, since when: a replica on a lost node is replaced
+	// (pkg/cluster/observe_node_lost.go). Not the heartbeat, which changes
+	// with every report.
+	assert.Equal(t, []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown",
+		LastTransitionTime: metav1.NewTime(time.Unix(140, 0))}}, slim.Status.Conditions)
 }

@@ -46,7 +46,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.createPod(ctx, pgc, act)
 	case actFinishBootstrap:
 		err = c.finishBootstrap(ctx, pgc, obs, act)
-	case actRemoveMember, actReplaceSeed:
+	case actRemoveMember, actReplaceSeed, actReplaceLost:
 		err = c.removeMember(ctx, pgc, obs, act)
 		if act.reclone && err == nil {
 			c.safety.recloned(c.cfg.Clock.Now())

@@ -45,9 +45,18 @@ func (c *Cluster) createPod(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	return nil
 }
 
-// removeMember deletes a replica's pod and volume, then its slot.
+// removeMember deletes a replica's pod and volume, then its slot. A member
+// on a lost node has its pod force-deleted (grace 0): the kubelet of that
+// node, which would confirm a graceful deletion, is gone, and the pod would
+// hold its name and its claim (by the claim's protection finalizer) for as
+// long. Its volume is pinned to that node, so nothing can start on it
+// elsewhere (plan_node_lost.go).
 func (c *Cluster) removeMember(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation, act action) error {
-	if err := c.deletePod(ctx, pgc, act.member); err != nil {
+	grace := int64(podDeleteGrace)
+	if act.kind == actReplaceLost {
+		grace = 0
+	}
+	if err := c.deletePodWithGrace(ctx, pgc, act.member, grace); err != nil {
 		return err
 	}
 	err := c.cfg.Kube.CoreV1().PersistentVolumeClaims(pgc.Namespace).Delete(ctx, PVCName(act.member), metav1.DeleteOptions{})
@@ -58,10 +67,17 @@ func (c *Cluster) removeMember(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	return c.dropSlot(ctx, pgc, obs, act.member)
 }
 
-// deletePod deletes a member's pod, with a short grace period: member.sh
+// podDeleteGrace is the grace period of a member's pod deletion: member.sh
 // turns SIGTERM into a fast shutdown, which takes well under a second.
+const podDeleteGrace = 10
+
+// deletePod deletes a member's pod, with podDeleteGrace.
 func (c *Cluster) deletePod(ctx context.Context, pgc *v1alpha1.PostgresCluster, member string) error {
-	err := c.cfg.Kube.CoreV1().Pods(pgc.Namespace).Delete(ctx, member, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](10)})
+	return c.deletePodWithGrace(ctx, pgc, member, podDeleteGrace)
+}
+
+func (c *Cluster) deletePodWithGrace(ctx context.Context, pgc *v1alpha1.PostgresCluster, member string, grace int64) error {
+	err := c.cfg.Kube.CoreV1().Pods(pgc.Namespace).Delete(ctx, member, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(grace)})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting pod %s: %w", member, err)
 	}

@@ -74,6 +74,8 @@ type Cluster struct {
 	stats       statsMemory // the members' statistics, read off the pass (stats.go)
 	// managed: the declared roles and databases (managed_observe.go).
 	managed managedMemory
+	// nodes: lost nodes and the volumes read (observe_node_lost.go).
+	nodes nodeMemory
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.

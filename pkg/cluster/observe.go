@@ -23,12 +23,13 @@ type observation struct {
 	members  members
 	secrets  map[string]*corev1.Secret // the user-facing password Secrets
 	services map[string]*corev1.Service
-	creds    credentialsObs // the record and how the roles match it
-	safety   safetyObs      // what the safety rules check (safety_input.go)
-	drain    drainObs       // the disruption budget and cordoned nodes (observe_drain.go)
-	backup   backupObs      // archiving and backups (backup_status.go)
-	tls      tlsObs         // certificates (observe_tls.go)
-	managed  *managedObs    // declared roles and databases (managed_observe.go)
+	creds    credentialsObs      // the record and how the roles match it
+	safety   safetyObs           // what the safety rules check (safety_input.go)
+	drain    drainObs            // the disruption budget and cordoned nodes (observe_drain.go)
+	nodeLost map[string]nodeLoss // members whose node is lost, by name (observe_node_lost.go)
+	backup   backupObs           // archiving and backups (backup_status.go)
+	tls      tlsObs              // certificates (observe_tls.go)
+	managed  *managedObs         // declared roles and databases (managed_observe.go)
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -60,6 +61,7 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 	if err := c.observeDrain(pgc, obs); err != nil {
 		return nil, err
 	}
+	c.observeNodeLost(ctx, obs)
 	if err := c.observeRecord(pgc, obs); err != nil {
 		return nil, err
 	}

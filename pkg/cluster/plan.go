@@ -122,6 +122,7 @@ func plan(in planInput) action {
 		planPasswords,        // plan_secrets.go
 		planManaged,          // plan_managed.go: only its own back-off stops it, never a wait
 		planDisruptionBudget, // plan_drain.go: before the waits of members coming up
+		planNodeLost,         // plan_node_lost.go: after failover (a lost primary fails over first); before planMissingPods and planScale
 		planMissingPods,
 		planScale,
 		planStuckReplicas,

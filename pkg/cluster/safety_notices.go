@@ -35,12 +35,13 @@ func safetyNotices(in planInput) []notice {
 		return nil
 	}
 	var out []notice
-	out = append(out, foreignNotices(in)...) // safety_identity.go
-	out = append(out, imageNotices(in)...)   // safety_image.go
-	out = append(out, streamNotices(in)...)  // safety_stuck_replicas.go
-	out = append(out, vouchNotice(in)...)    // safety_vouch.go
-	out = append(out, fenceNotices(in)...)   // failover_fence.go
-	out = append(out, drainNotices(in)...)   // plan_drain.go
+	out = append(out, foreignNotices(in)...)  // safety_identity.go
+	out = append(out, imageNotices(in)...)    // safety_image.go
+	out = append(out, streamNotices(in)...)   // safety_stuck_replicas.go
+	out = append(out, vouchNotice(in)...)     // safety_vouch.go
+	out = append(out, fenceNotices(in)...)    // failover_fence.go
+	out = append(out, drainNotices(in)...)    // plan_drain.go
+	out = append(out, nodeLostNotices(in)...) // plan_node_lost.go
 	return out
 }
 

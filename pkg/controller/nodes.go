@@ -13,9 +13,10 @@ import (
 const podsByNode = "spec.nodeName"
 
 // WatchNodes wakes the clusters that have a member on a node whose
-// schedulability changes (cordoned, uncordoned, tainted): a primary on a
-// node about to be drained is switched over at once, not at the next
-// timer tick. Optional: without it nothing wakes on nodes. Call it after
+// schedulability or readiness changes (cordoned, uncordoned, tainted,
+// NotReady, Ready again): a primary on a node about to be drained is
+// switched over at once, not at the next timer tick, and a member on a
+// lost node is seen lost at once. Optional: without it nothing wakes on nodes. Call it after
 // New and before the informers start; the controller then also waits for
 // the node cache before its first sync.
 func (c *Controller) WatchNodes(nodes coreinformers.NodeInformer) error {
@@ -44,13 +45,14 @@ func nodeNameOf(obj any) ([]string, error) {
 
 // onNodeUpdate ignores what nodes report every few seconds (status,
 // heartbeats): only spec.unschedulable and the taints say whether a node is
-// being emptied. A new node runs no member yet; a deleted one takes its
-// pods with it, and their events wake the clusters.
+// being emptied, and the Ready condition whether it is lost. A new node
+// runs no member yet; a deleted one takes its pods with it, and their
+// events wake the clusters.
 func (c *Controller) onNodeUpdate(oldObj, newObj any) {
 	oldNode, ok1 := oldObj.(*corev1.Node)
 	newNode, ok2 := newObj.(*corev1.Node)
 	if !ok1 || !ok2 || (oldNode.Spec.Unschedulable == newNode.Spec.Unschedulable &&
-		equality.Semantic.DeepEqual(oldNode.Spec.Taints, newNode.Spec.Taints)) {
+		equality.Semantic.DeepEqual(oldNode.Spec.Taints, newNode.Spec.Taints) && readyOf(oldNode) == readyOf(newNode)) {
 		return
 	}
 	for _, pods := range c.pods {
@@ -62,4 +64,14 @@ func (c *Controller) onNodeUpdate(oldObj, newObj any) {
 			c.enqueueOwner(pod)
 		}
 	}
+}
+
+// readyOf is the status of a node's Ready condition ("" without one).
+func readyOf(node *corev1.Node) corev1.ConditionStatus {
+	for _, cond := range node.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status
+		}
+	}
+	return ""
 }

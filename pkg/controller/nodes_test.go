@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
@@ -21,8 +22,9 @@ func podOn(pod *corev1.Pod, node string) *corev1.Pod {
 	return pod
 }
 
-// A node's cordon, uncordon or taint wakes every cluster with a member on
-// it, in whichever watched namespace; its status reports wake nobody.
+// A node's cordon, uncordon, taint or change of readiness wakes every
+// cluster with a member on it, in whichever watched namespace; its other
+// status reports wake nobody.
 func TestNodeUpdatesWakeTheClustersOnTheNode(t *testing.T) {
 	f := newFixture(t, Options{}, []string{"ns-a", "ns-b"})
 	f.watchNodes()
@@ -48,11 +50,24 @@ func TestNodeUpdatesWakeTheClustersOnTheNode(t *testing.T) {
 	c.onNodeUpdate(cordoned, tainted)
 	assert.ElementsMatch(t, []cache.ObjectName{keyOf(a), keyOf(b)}, drain(c), "taint")
 
-	heartbeat := tainted.DeepCopy()
-	heartbeat.ResourceVersion = "4"
-	heartbeat.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
-	c.onNodeUpdate(tainted, heartbeat)
+	ready := tainted.DeepCopy()
+	ready.ResourceVersion = "4"
+	ready.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}
+	c.onNodeUpdate(tainted, ready)
+	assert.ElementsMatch(t, []cache.ObjectName{keyOf(a), keyOf(b)}, drain(c), "Ready")
+
+	heartbeat := ready.DeepCopy()
+	heartbeat.ResourceVersion = "5"
+	heartbeat.Status.Conditions[0].LastHeartbeatTime = metav1.Now()
+	heartbeat.Status.Allocatable = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")}
+	c.onNodeUpdate(ready, heartbeat)
 	assert.Empty(t, drain(c), "a status update")
+
+	lost := heartbeat.DeepCopy()
+	lost.ResourceVersion = "6"
+	lost.Status.Conditions[0].Status = corev1.ConditionUnknown
+	c.onNodeUpdate(heartbeat, lost)
+	assert.ElementsMatch(t, []cache.ObjectName{keyOf(a), keyOf(b)}, drain(c), "unreachable")
 }
 
 // Through the informers: a cordon stored in the API reaches the runner of

@@ -33,7 +33,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 The rights the operator needs over the namespaces it watches: the rules of
 manifests/rbac/cluster_role.yaml. With clusterScoped, the ClusterRole's
-(nodes too); without, a watched namespace's Role's
+(nodes and persistentvolumes too); without, a watched namespace's Role's
 (manifests/namespaced/watched-namespace/role.yaml), which cannot grant
 cluster-scoped resources.
 */}}
@@ -99,10 +99,16 @@ cluster-scoped resources.
   verbs: ["create", "patch"]
 {{- if .clusterScoped }}
 # Cluster-scoped, so only in the ClusterRole (a namespaced install runs
-# without it): a primary on a cordoned node is switched over before the drain.
+# without it): a primary on a cordoned node is switched over before the
+# drain, and a replica on a lost node is replaced on another.
 - apiGroups: [""]
   resources: ["nodes"]
   verbs: ["list", "watch"]
+# Cluster-scoped too: whether the volume of a member on a lost node is
+# pinned to that node (node-local storage), read once per such volume.
+- apiGroups: [""]
+  resources: ["persistentvolumes"]
+  verbs: ["get"]
 {{- end }}
 {{- end -}}
 

@@ -216,6 +216,22 @@ type FailoverSpec struct {
 	// +kubebuilder:validation:Minimum=5
 	// +kubebuilder:validation:Maximum=300
 	FenceAfterSeconds int32 `json:"fenceAfterSeconds,omitempty"`
+
+	// NodeLostAfterSeconds is how long a member's node may be NotReady or
+	// unreachable (or gone) before the member is re-created on another
+	// node. It applies to a replica (a failed-over old primary too) whose
+	// volume is pinned to that node (node-local storage): its pod is
+	// force-deleted, its volume deleted, and a new replica is cloned from
+	// the primary elsewhere. A node back in time keeps its members, which
+	// rejoin by themselves (an old primary through pg_rewind). The time
+	// counts from the node's Ready condition turning False or Unknown,
+	// which the node controller does about 50 s after the kubelet stops
+	// reporting. A primary is never replaced: it fails over first.
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=3600
+	NodeLostAfterSeconds int32 `json:"nodeLostAfterSeconds,omitempty"`
 }
 
 // PodSpec customises the member pods.

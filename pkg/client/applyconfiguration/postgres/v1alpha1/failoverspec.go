@@ -39,6 +39,17 @@ type FailoverSpecApplyConfiguration struct {
 	// after a partition; higher tolerates longer operator outages while no
 	// replica streams. It reaches a member when its pod is next created.
 	FenceAfterSeconds *int32 `json:"fenceAfterSeconds,omitempty"`
+	// NodeLostAfterSeconds is how long a member's node may be NotReady or
+	// unreachable (or gone) before the member is re-created on another
+	// node. It applies to a replica (a failed-over old primary too) whose
+	// volume is pinned to that node (node-local storage): its pod is
+	// force-deleted, its volume deleted, and a new replica is cloned from
+	// the primary elsewhere. A node back in time keeps its members, which
+	// rejoin by themselves (an old primary through pg_rewind). The time
+	// counts from the node's Ready condition turning False or Unknown,
+	// which the node controller does about 50 s after the kubelet stops
+	// reporting. A primary is never replaced: it fails over first.
+	NodeLostAfterSeconds *int32 `json:"nodeLostAfterSeconds,omitempty"`
 }
 
 // FailoverSpecApplyConfiguration constructs a declarative configuration of the FailoverSpec type for use with
@@ -68,5 +79,13 @@ func (b *FailoverSpecApplyConfiguration) WithDelaySeconds(value int32) *Failover
 // If called multiple times, the FenceAfterSeconds field is set to the value of the last call.
 func (b *FailoverSpecApplyConfiguration) WithFenceAfterSeconds(value int32) *FailoverSpecApplyConfiguration {
 	b.FenceAfterSeconds = &value
+	return b
+}
+
+// WithNodeLostAfterSeconds sets the NodeLostAfterSeconds field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the NodeLostAfterSeconds field is set to the value of the last call.
+func (b *FailoverSpecApplyConfiguration) WithNodeLostAfterSeconds(value int32) *FailoverSpecApplyConfiguration {
+	b.NodeLostAfterSeconds = &value
 	return b
 }
