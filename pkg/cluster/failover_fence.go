@@ -63,8 +63,11 @@ func (c *Cluster) trackAlive(now time.Time, pgc *v1alpha1.PostgresCluster, obs *
 	}
 	c.heartbeat.forget(h.name)
 	seen := c.lastAlive[h.name]
-	if seen.IsZero() || h.db != nil {
+	if seen.IsZero() {
 		seen = now
+	}
+	if h.db != nil {
+		seen = answeredBy(h, now)
 	}
 	for _, t := range []time.Time{beatsHeard(&c.heartbeat, h), replicasHeard(pgc, obs, h, now)} {
 		if t.After(seen) {
@@ -108,13 +111,25 @@ func replicasHeard(pgc *v1alpha1.PostgresCluster, obs *observation, p *member, n
 		}
 		t := now.Add(-discount) // no ping: the link may have failed just now
 		if bounded {
-			t = now.Add(-m.db.ReceiverMessageAge).Add(gap + replyInterval - discount)
+			t = answeredBy(m, now).Add(-m.db.ReceiverMessageAge).Add(gap + replyInterval - discount)
 		}
 		if t.After(last) {
 			last = t
 		}
 	}
 	return last
+}
+
+// answeredBy is when m's probe answered, or now when that is unknown. The
+// ages a probe reports count back from its answer, not from the end of
+// the observation, which waits for the slowest probe: a primary cut off
+// holds a pass for its whole connect timeout, and counting a standby's
+// age from then would put the cut that much later.
+func answeredBy(m *member, now time.Time) time.Time {
+	if m.answeredAt.IsZero() || m.answeredAt.After(now) {
+		return now
+	}
+	return m.answeredAt
 }
 
 // replyInterval is walReceiverStatusInterval as a duration.

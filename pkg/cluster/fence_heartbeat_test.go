@@ -172,6 +172,7 @@ func TestBeatsMoveLastAlive(t *testing.T) {
 		"replies at full value: the whole bound")
 	heard.members[0].pod.Annotations[FenceReplyDiscountAnnotation] = "6"
 
+
 	noPing := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) {
 		p.Spec.Parameters = map[string]string{"wal_receiver_timeout": "0"}
 	})
@@ -202,4 +203,17 @@ func TestFailingBeatPokesTheActorOnce(t *testing.T) {
 	<-c.wake
 	report(postgres.Beat{Err: assert.AnError})
 	assert.Empty(t, c.wake, "later failures do not")
+}
+
+// A pass waits for its slowest probe (a primary cut off: its whole connect
+// timeout); a standby's age counts back from its own answer.
+func TestStandbyAgeCountsFromItsAnswer(t *testing.T) {
+	pgc := testCluster(3, initialized("demo-1", 3))
+	c, _, clk := heartbeatActor(pgc)
+	obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary), fencedPod, terminating, unreachable),
+		testMember(pgc, 2, up(RoleReplica), heardFromPrimary(500*time.Millisecond)), testMember(pgc, 3, up(RoleReplica), notStreaming))
+	c.lastAlive["demo-1"] = clk.Now().Add(-time.Minute)
+	obs.members[1].answeredAt = clk.Now().Add(-2 * time.Second)
+	c.trackAlive(clk.Now(), pgc, obs)
+	assert.Equal(t, clk.Now().Add(-2500*time.Millisecond), c.lastAlive["demo-1"])
 }

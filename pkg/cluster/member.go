@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -18,7 +19,10 @@ type member struct {
 	db      *postgres.Status              // nil when not probed or unreachable
 	dbErr   error                         // why the probe failed, if it did
 	login   string                        // the superuser password it accepted (observe.go)
-	tls     *postgres.TLS                 // how to connect to it; nil: plain text (observe_tls.go)
+	// answeredAt is when its probe answered, on the actor's clock: the
+	// moment the ages it reported count back from (zero: not probed).
+	answeredAt time.Time
+	tls        *postgres.TLS // how to connect to it; nil: plain text (observe_tls.go)
 }
 
 // role is the role label of the member's pod ("" without a pod).

@@ -145,7 +145,7 @@ func (c *Cluster) probeMember(ctx context.Context, m *member, candidates []strin
 	for _, pw := range candidates {
 		st, err := c.cfg.Postgres.Probe(ctx, endpoint(m, pw))
 		if err == nil {
-			m.db, m.dbErr, m.login = &st, nil, pw
+			m.db, m.dbErr, m.login, m.answeredAt = &st, nil, pw, c.cfg.Clock.Now()
 			return
 		}
 		m.dbErr = err
