@@ -48,10 +48,11 @@ test-e2e: ## End-to-end suite on the local cluster (brings it up and down).
 test-e2e-nodes: ## Multi-node e2e suite: node cut, stop, operator down, drain on 3 local nodes (KEEP_CLUSTER=1, E2E_RUN=regex).
 	hack/e2e-nodes.sh
 
-test: ## The README's test command: unit, integration and e2e.
+test: ## The README's test command: unit, integration, e2e on one node, then the three-node suite.
 	$(MAKE) test-unit
 	$(MAKE) test-integration
 	$(MAKE) test-e2e
+	$(MAKE) test-e2e-nodes
 
 image: build-operator ## Build the operator image as a docker archive (no Docker engine).
 	mkdir -p $(LOCAL)/images
