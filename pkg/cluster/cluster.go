@@ -76,6 +76,7 @@ type Cluster struct {
 	managed managedMemory
 	// nodes: lost nodes and the volumes read (observe_node_lost.go).
 	nodes nodeMemory
+	certs certMemo // observe_tls_memo.go
 }
 
 // New builds the actor of one cluster; the caller starts it with Run.

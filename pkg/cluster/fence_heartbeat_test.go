@@ -172,7 +172,6 @@ func TestBeatsMoveLastAlive(t *testing.T) {
 		"replies at full value: the whole bound")
 	heard.members[0].pod.Annotations[FenceReplyDiscountAnnotation] = "6"
 
-
 	noPing := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) {
 		p.Spec.Parameters = map[string]string{"wal_receiver_timeout": "0"}
 	})

@@ -51,7 +51,7 @@ func (c *Cluster) observeTLS(ctx context.Context, pgc *v1alpha1.PostgresCluster,
 		return err
 	}
 	t.client = client
-	t.renewClient = clientCertProblem(t, now)
+	t.renewClient = c.clientCertProblem(t, now)
 	conn := t.connection(pgc)
 	for _, m := range obs.members {
 		if m.pod != nil && podHasTLS(m.pod) {
@@ -80,7 +80,7 @@ func (c *Cluster) observeCA(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 		return err
 	}
 	ca := pki.Pair{Cert: s.Data[caCertKey], Key: s.Data[caKeyKey]}
-	if err := pki.CheckCA(ca, now); err != nil {
+	if err := c.certs.checkCA(ca, now); err != nil {
 		t.caProblem = fmt.Sprintf("Secret %s cannot issue certificates (keys %s and %s): %v", s.Name, caCertKey, caKeyKey, err)
 		return nil
 	}
@@ -118,7 +118,7 @@ func (c *Cluster) observeServerCert(ctx context.Context, pgc *v1alpha1.PostgresC
 		return nil
 	}
 	pair := pki.Pair{Cert: s.Data[tlsCertKey], Key: s.Data[tlsKeyKey]}
-	expiry, err := pki.Check(pair, t.serverBundle, requiredServerNames(pgc), x509.ExtKeyUsageServerAuth, now)
+	expiry, err := c.certs.check("server", pair, t.serverBundle, requiredServerNames(pgc), x509.ExtKeyUsageServerAuth, now)
 	t.serverExpiry = expiry
 	if err != nil {
 		t.serverProblem = fmt.Sprintf("the server certificate in Secret %s cannot be verified: %v", s.Name, err)
@@ -138,13 +138,13 @@ func (c *Cluster) observeServerCert(ctx context.Context, pgc *v1alpha1.PostgresC
 
 // clientCertProblem says why the superuser's client certificate must be
 // issued again, or "".
-func clientCertProblem(t *tlsObs, now time.Time) string {
+func (c *Cluster) clientCertProblem(t *tlsObs, now time.Time) string {
 	s := t.client
 	if s == nil {
 		return "issuing the superuser's client certificate"
 	}
 	pair := pki.Pair{Cert: s.Data[tlsCertKey], Key: s.Data[tlsKeyKey]}
-	expiry, err := pki.Check(pair, t.ca.Cert, nil, x509.ExtKeyUsageClientAuth, now)
+	expiry, err := c.certs.check("client", pair, t.ca.Cert, nil, x509.ExtKeyUsageClientAuth, now)
 	switch {
 	case err != nil:
 		return "replacing the superuser's client certificate: " + err.Error()
