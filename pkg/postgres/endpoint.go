@@ -104,9 +104,12 @@ func (e Endpoint) dsn(connectTimeout, statementTimeout time.Duration) string {
 // quoteDSNValue quotes v for a key=value connection string: single quotes
 // around it, and a backslash before every backslash and single quote inside.
 func quoteDSNValue(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + r.Replace(v) + "'"
+	return "'" + dsnQuoter.Replace(v) + "'"
 }
+
+// dsnQuoter is built once: a Replacer builds its tables on first use, and
+// a connection string is quoted on every call to every member.
+var dsnQuoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 // ceilSeconds rounds d up to whole seconds, at least 1: lib/pq's
 // connect_timeout has a resolution of one second and 0 would mean "forever".

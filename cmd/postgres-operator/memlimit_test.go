@@ -1,0 +1,29 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestContainerMemoryLimit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		assert.NoError(t, os.WriteFile(p, []byte(v), 0o600))
+		return p
+	}
+	v2, unset, v1huge := write("v2", "268435456\n"), write("max", "max\n"), write("v1", "9223372036854771712\n")
+
+	n, ok := containerMemoryLimit([]string{filepath.Join(dir, "missing"), v2})
+	assert.True(t, ok)
+	assert.EqualValues(t, 256<<20, n)
+	_, ok = containerMemoryLimit([]string{unset, v2})
+	assert.False(t, ok, "cgroup v2 without a limit")
+	_, ok = containerMemoryLimit([]string{v1huge})
+	assert.False(t, ok, "cgroup v1 without a limit")
+	_, ok = containerMemoryLimit([]string{filepath.Join(dir, "missing")})
+	assert.False(t, ok)
+}
