@@ -174,11 +174,21 @@ func sqlLiteral(s string) string {
 // podFenceAfter is the lease T a member pod's fence probe was built with,
 // and false when the pod has no fence probe.
 func podFenceAfter(pod *corev1.Pod) (time.Duration, bool) {
-	s, err := strconv.Atoi(pod.Annotations[FenceAfterAnnotation])
-	if err != nil || s <= 0 {
+	return podDurationAnnotation(pod, FenceAfterAnnotation, time.Second)
+}
+
+// podDurationAnnotation reads a positive whole number of units from a
+// pod's annotation; false when the pod, the annotation or a valid number
+// is missing.
+func podDurationAnnotation(pod *corev1.Pod, key string, unit time.Duration) (time.Duration, bool) {
+	if pod == nil {
 		return 0, false
 	}
-	return time.Duration(s) * time.Second, true
+	n, err := strconv.Atoi(pod.Annotations[key])
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
 
 // FenceReplyDiscountAnnotation records on a member pod the reply discount
@@ -214,14 +224,8 @@ func fenceReplyDiscount(t time.Duration) time.Duration {
 // podReplyDiscount is the reply discount of a member pod's fence probe:
 // zero for pods made before there was one.
 func podReplyDiscount(pod *corev1.Pod) time.Duration {
-	if pod == nil {
-		return 0
-	}
-	s, err := strconv.Atoi(pod.Annotations[FenceReplyDiscountAnnotation])
-	if err != nil || s <= 0 {
-		return 0
-	}
-	return time.Duration(s) * time.Second
+	d, _ := podDurationAnnotation(pod, FenceReplyDiscountAnnotation, time.Second)
+	return d
 }
 
 // FenceBeatDiscountAnnotation records on a member pod the beat discount of
@@ -247,12 +251,6 @@ func fenceBeatDiscount(t time.Duration) time.Duration {
 // podBeatDiscount is the beat discount of a member pod's fence probe:
 // zero for pods made before there was one.
 func podBeatDiscount(pod *corev1.Pod) time.Duration {
-	if pod == nil {
-		return 0
-	}
-	ms, err := strconv.Atoi(pod.Annotations[FenceBeatDiscountAnnotation])
-	if err != nil || ms <= 0 {
-		return 0
-	}
-	return time.Duration(ms) * time.Millisecond
+	d, _ := podDurationAnnotation(pod, FenceBeatDiscountAnnotation, time.Millisecond)
+	return d
 }
