@@ -14,7 +14,8 @@ import (
 // primary when backups are on): no extra connection, no agent in the pods.
 // Each pass replaces its cluster's sample whole, so a removed member's
 // series go with the next pass, and a deleted cluster's when its actor
-// stops (ForgetCluster). Series are built at scrape time only.
+// stops (ForgetCluster). Series are built when a sample differs from the
+// last one (series.go), not at every scrape.
 //
 // Cost, in series: per member 3 or 4 (up, role, timeline, and replication
 // lag on a replica that streams from a known primary); per cluster 2
@@ -22,7 +23,7 @@ import (
 // happened, 2 (failovers, switchovers). 1,000 clusters of 3 members with
 // backups: about 18,000 series (20,000 once each has failed over and
 // switched over); on the operator's side, one sample per cluster held in
-// memory and replaced once per pass.
+// memory and replaced once per pass, and its series (series.go).
 
 // ClusterSample is one pass's view of a cluster.
 type ClusterSample struct {
@@ -98,30 +99,34 @@ var (
 		clusterLabels, nil)
 )
 
-// clusterCollector holds the latest sample of each cluster and turns them
-// into series at scrape time.
+// clusterCollector holds the series of each cluster's latest sample
+// (series.go). The three collectors of cluster series (this one,
+// statsCollector and customCollector) share it.
 type clusterCollector struct {
-	mu      sync.Mutex
-	samples map[clusterKey]ClusterSample
+	mu       sync.Mutex
+	clusters map[clusterKey]*clusterSeries
 }
 
 type clusterKey struct{ namespace, name string }
 
 func newClusterCollector() *clusterCollector {
-	return &clusterCollector{samples: map[clusterKey]ClusterSample{}}
+	return &clusterCollector{clusters: map[clusterKey]*clusterSeries{}}
 }
 
-// ObserveCluster replaces a cluster's sample with its latest pass's.
+// ObserveCluster replaces a cluster's sample with its latest pass's. The
+// sample's Stats and Custom must not change afterwards: a new read comes
+// as new values, which is how it is told from the last.
 func (m *Metrics) ObserveCluster(ns, cluster string, s ClusterSample) {
-	m.clusters.mu.Lock()
-	defer m.clusters.mu.Unlock()
-	m.clusters.samples[clusterKey{ns, cluster}] = s
+	c, k := m.clusters, clusterKey{ns, cluster}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clusters[k] = newClusterSeries(k, s, c.clusters[k])
 }
 
 // ForgetCluster drops every series of a cluster whose actor stopped.
 func (m *Metrics) ForgetCluster(ns, cluster string) {
 	m.clusters.mu.Lock()
-	delete(m.clusters.samples, clusterKey{ns, cluster})
+	delete(m.clusters.clusters, clusterKey{ns, cluster})
 	m.clusters.mu.Unlock()
 	m.operatorMetrics.forget(ns, cluster)
 }
@@ -136,42 +141,43 @@ func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, s := range c.samples {
-		collectCluster(ch, k, s)
+	for _, cs := range c.clusters {
+		send(ch, cs.cluster)
 	}
 }
 
-func collectCluster(ch chan<- prometheus.Metric, k clusterKey, s ClusterSample) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	gauge(descReady, boolValue(s.Ready), k.namespace, k.name)
+// clusterMetrics are a sample's series but the members' statistics and
+// custom queries'.
+func clusterMetrics(k clusterKey, s ClusterSample) []prometheus.Metric {
+	var b seriesBuilder
+	b.gauge(descReady, boolValue(s.Ready), k.namespace, k.name)
 	if s.Phase != "" {
-		gauge(descPhase, 1, k.namespace, k.name, s.Phase)
+		b.gauge(descPhase, 1, k.namespace, k.name, s.Phase)
 	}
 	for _, m := range s.Members {
-		gauge(descMemberUp, boolValue(m.Up), k.namespace, k.name, m.Name)
+		b.gauge(descMemberUp, boolValue(m.Up), k.namespace, k.name, m.Name)
 		role := m.Role
 		if role == "" {
 			role = roleNone
 		}
-		gauge(descMemberRole, 1, k.namespace, k.name, m.Name, role)
+		b.gauge(descMemberRole, 1, k.namespace, k.name, m.Name, role)
 		if m.Up && m.Timeline > 0 {
-			gauge(descMemberTimeline, float64(m.Timeline), k.namespace, k.name, m.Name)
+			b.gauge(descMemberTimeline, float64(m.Timeline), k.namespace, k.name, m.Name)
 		}
 		if m.LagKnown {
-			gauge(descMemberLag, float64(m.LagBytes), k.namespace, k.name, m.Name)
+			b.gauge(descMemberLag, float64(m.LagBytes), k.namespace, k.name, m.Name)
 		}
 	}
 	if a := s.Archive; a != nil {
 		if !a.LastArchivedTime.IsZero() {
-			gauge(descLastArchived, float64(a.LastArchivedTime.UnixNano())/1e9, k.namespace, k.name)
+			b.gauge(descLastArchived, float64(a.LastArchivedTime.UnixNano())/1e9, k.namespace, k.name)
 		}
-		ch <- prometheus.MustNewConstMetric(descArchived, prometheus.CounterValue, float64(a.ArchivedCount), k.namespace, k.name)
-		ch <- prometheus.MustNewConstMetric(descArchiveFailed, prometheus.CounterValue, float64(a.FailedCount), k.namespace, k.name)
-		gauge(descArchivePending, float64(a.Pending), k.namespace, k.name)
-		gauge(descArchiveDropped, float64(a.Dropped), k.namespace, k.name)
+		b.counter(descArchived, float64(a.ArchivedCount), k.namespace, k.name)
+		b.counter(descArchiveFailed, float64(a.FailedCount), k.namespace, k.name)
+		b.gauge(descArchivePending, float64(a.Pending), k.namespace, k.name)
+		b.gauge(descArchiveDropped, float64(a.Dropped), k.namespace, k.name)
 	}
+	return b.out
 }
 
 func boolValue(b bool) float64 {

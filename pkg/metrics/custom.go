@@ -151,19 +151,26 @@ func (customCollector) Describe(chan<- *prometheus.Desc) {}
 func (c customCollector) Collect(ch chan<- prometheus.Metric) {
 	c.clusters.mu.Lock()
 	defer c.clusters.mu.Unlock()
-	for k, s := range c.clusters.samples {
-		for _, m := range s.Members {
-			for _, r := range m.Custom {
-				collectCustom(ch, []string{k.namespace, k.name, m.Name}, r)
-			}
+	for _, cs := range c.clusters.clusters {
+		for _, m := range cs.members {
+			send(ch, m.customSeries)
 		}
 	}
 }
 
-func collectCustom(ch chan<- prometheus.Metric, member []string, r postgres.CustomResult) {
-	if r.Err != nil {
-		return
+// customMetrics are the series of a member's custom queries that
+// answered (series.go builds them when a read brings new ones).
+func customMetrics(k clusterKey, member string, rs []postgres.CustomResult) []prometheus.Metric {
+	var b seriesBuilder
+	for _, r := range rs {
+		if r.Err == nil {
+			b.custom([]string{k.namespace, k.name, member}, r)
+		}
 	}
+	return b.out
+}
+
+func (b *seriesBuilder) custom(member []string, r postgres.CustomResult) {
 	q := r.Query
 	labels := append(slices.Clone(memberLabels), q.Labels...)
 	for i, v := range q.Values {
@@ -177,10 +184,8 @@ func collectCustom(ch chan<- prometheus.Metric, member []string, r postgres.Cust
 			t = prometheus.CounterValue
 		}
 		for _, row := range r.Rows {
-			m, err := prometheus.NewConstMetric(d, t, row.Values[i], append(slices.Clone(member), row.Labels...)...)
-			if err == nil { // the client refuses what would fail here (labels not UTF-8)
-				ch <- m
-			}
+			// The client refuses what NewConstMetric would (labels not UTF-8).
+			b.add(d, t, row.Values[i], append(slices.Clone(member), row.Labels...)...)
 		}
 	}
 }

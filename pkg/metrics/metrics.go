@@ -44,7 +44,7 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newProcessCollector(), // process.go
 		m.clusters,
 		statsCollector{m.clusters},  // pgstats.go
 		customCollector{m.clusters}, // custom.go

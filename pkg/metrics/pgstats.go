@@ -11,8 +11,9 @@ import (
 
 // PostgreSQL's statistics, as the cluster actors read them from each member
 // that answers, at most once per --pg-stats-interval (30s by default), in
-// one statement on its own connection (postgres.Client.Stats). They come
-// with the members' samples, so they go when the member or cluster does.
+// one statement on the connection the probes keep (postgres.Client.Stats).
+// They come with the members' samples, so they go when the member or
+// cluster does.
 //
 // Cost, in series: per member 14 (4 connection states always, active,
 // idle, idle in transaction and its aborted kind, the 2 rarer ones and
@@ -23,11 +24,13 @@ import (
 // postgres.MaxSlots, the largest). 1,000 clusters of 3 members, each with
 // a slot per replica: about 46,000 series (with the 18,000 of
 // clusters.go, some 64,000). On the operator's side, a few hundred bytes
-// per member; on PostgreSQL's, one connection per member every interval
-// (100 a second for 3,000 members at 30s, a third of what the probes make
-// at the 10s reconcile interval) and a statement of a few milliseconds,
-// bounded by the statement timeout, whose largest part is
-// pg_database_size (postgres.MaxSizedDatabases).
+// per member and its series (series.go), and a quarter of a millisecond
+// of CPU per read, most of it the round trip's system calls; on
+// PostgreSQL's, one statement per member every interval (100 a second for
+// 3,000 members at 30s, a third of what the probes make at the 10s
+// reconcile interval) of a few milliseconds, bounded by the statement
+// timeout, whose largest part is pg_database_size
+// (postgres.MaxSizedDatabases).
 
 var (
 	descConnections = prometheus.NewDesc(namespace+"_member_connections",
@@ -69,8 +72,8 @@ var (
 // on them see a series; the others appear while counted.
 var alwaysStates = []string{"active", "idle", "idle in transaction", "idle in transaction (aborted)"}
 
-// statsCollector turns the members' statistics of the cluster samples
-// into series at scrape time.
+// statsCollector serves the members' statistics series of the cluster
+// samples (series.go builds them).
 type statsCollector struct{ clusters *clusterCollector }
 
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -82,45 +85,63 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.clusters.mu.Lock()
 	defer c.clusters.mu.Unlock()
-	for k, s := range c.clusters.samples {
-		for _, m := range s.Members {
-			if m.Stats != nil {
-				collectStats(ch, []string{k.namespace, k.name, m.Name}, m.Stats)
-			}
+	for _, cs := range c.clusters.clusters {
+		for _, m := range cs.members {
+			send(ch, m.statsSeries)
 		}
 	}
 }
 
-func collectStats(ch chan<- prometheus.Metric, member []string, st *postgres.MemberStats) {
-	emit := func(d *prometheus.Desc, t prometheus.ValueType, v float64, extra ...string) {
-		ch <- prometheus.MustNewConstMetric(d, t, v, append(slices.Clone(member), extra...)...)
+// statsMetrics are a member's statistics series; none without statistics.
+func statsMetrics(k clusterKey, member string, st *postgres.MemberStats) []prometheus.Metric {
+	if st == nil {
+		return nil
 	}
-	gauge := func(d *prometheus.Desc, v float64) { emit(d, prometheus.GaugeValue, v) }
-	counter := func(d *prometheus.Desc, v int64) { emit(d, prometheus.CounterValue, float64(v)) }
+	b := memberSeriesBuilder{ns: k.namespace, cluster: k.name, member: member}
 	for state, n := range st.Connections {
 		if !slices.Contains(alwaysStates, state) {
-			emit(descConnections, prometheus.GaugeValue, float64(n), state)
+			b.gauge(descConnections, float64(n), state)
 		}
 	}
 	for _, state := range alwaysStates {
-		emit(descConnections, prometheus.GaugeValue, float64(st.Connections[state]), state)
+		b.gauge(descConnections, float64(st.Connections[state]), state)
 	}
-	gauge(descMaxConnections, float64(st.MaxConnections))
-	counter(descCommits, st.XactCommit)
-	counter(descRollbacks, st.XactRollback)
-	counter(descDeadlocks, st.Deadlocks)
-	gauge(descDatabaseSize, float64(st.DatabaseSize))
-	counter(descWALWritten, st.WALBytes)
-	counter(descCheckpointsTimed, st.CheckpointsTimed)
-	counter(descCheckpointsRequested, st.CheckpointsRequested)
-	gauge(descLongestTransaction, st.LongestTransaction.Seconds())
-	gauge(descOldestXmin, float64(st.OldestXminAge))
+	b.gauge(descMaxConnections, float64(st.MaxConnections))
+	b.counter(descCommits, st.XactCommit)
+	b.counter(descRollbacks, st.XactRollback)
+	b.counter(descDeadlocks, st.Deadlocks)
+	b.gauge(descDatabaseSize, float64(st.DatabaseSize))
+	b.counter(descWALWritten, st.WALBytes)
+	b.counter(descCheckpointsTimed, st.CheckpointsTimed)
+	b.counter(descCheckpointsRequested, st.CheckpointsRequested)
+	b.gauge(descLongestTransaction, st.LongestTransaction.Seconds())
+	b.gauge(descOldestXmin, float64(st.OldestXminAge))
 	if st.ReplayLagKnown {
-		gauge(descReplayLag, st.ReplayLag.Seconds())
+		b.gauge(descReplayLag, st.ReplayLag.Seconds())
 	}
-	for slot, b := range st.SlotRetainedWAL {
-		emit(descSlotRetained, prometheus.GaugeValue, float64(b), slot)
+	for slot, n := range st.SlotRetainedWAL {
+		b.gauge(descSlotRetained, float64(n), slot)
 	}
+	return b.out
+}
+
+// memberSeriesBuilder builds series labelled namespace, cluster, member
+// and the labels given.
+type memberSeriesBuilder struct {
+	seriesBuilder
+	ns, cluster, member string
+}
+
+func (b *memberSeriesBuilder) gauge(d *prometheus.Desc, v float64, extra ...string) {
+	b.add(d, prometheus.GaugeValue, v, extra...)
+}
+
+func (b *memberSeriesBuilder) counter(d *prometheus.Desc, v int64) {
+	b.add(d, prometheus.CounterValue, float64(v))
+}
+
+func (b *memberSeriesBuilder) add(d *prometheus.Desc, t prometheus.ValueType, v float64, extra ...string) {
+	b.seriesBuilder.add(d, t, v, append([]string{b.ns, b.cluster, b.member}, extra...)...)
 }
 
 // Reasons a member's statistics could not be read (StatsFailed).

@@ -79,18 +79,23 @@ const (
 // keep primary-only functions from running on a standby. Replay lag is 0
 // when replay has caught up with what was received (an idle primary sends
 // nothing, and the last replayed commit ages without any lag).
+//
+// Each view is read once (p, sums): a view read twice is planned and scanned
+// twice, and the server plans the whole statement at every read (no
+// arguments, so no prepared statement: one round trip).
 const statsQuery = `
 WITH r AS MATERIALIZED (SELECT pg_is_in_recovery() AS standby),
-a AS MATERIALIZED (SELECT state, xact_start FROM pg_stat_activity
-                   WHERE backend_type = 'client backend' AND application_name <> 'postgres-operator')
+p AS MATERIALIZED (SELECT pid, backend_type, application_name, state, xact_start, backend_xmin FROM pg_stat_activity),
+a AS (SELECT state, xact_start FROM p WHERE backend_type = 'client backend' AND application_name <> 'postgres-operator'),
+sums AS (SELECT coalesce(sum(xact_commit), 0)::bigint AS commits, coalesce(sum(xact_rollback), 0)::bigint AS rollbacks,
+                coalesce(sum(deadlocks), 0)::bigint AS deadlocks
+         FROM pg_stat_database)
 SELECT r.standby,
        current_setting('server_version_num')::int,
        current_setting('max_connections')::bigint,
        (SELECT coalesce(json_object_agg(st, n), '{}')::text
         FROM (SELECT coalesce(state, '') AS st, count(*) AS n FROM a GROUP BY 1) s),
-       (SELECT coalesce(sum(xact_commit), 0)::bigint FROM pg_stat_database),
-       (SELECT coalesce(sum(xact_rollback), 0)::bigint FROM pg_stat_database),
-       (SELECT coalesce(sum(deadlocks), 0)::bigint FROM pg_stat_database),
+       sums.commits, sums.rollbacks, sums.deadlocks,
        (SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint
         FROM (SELECT oid FROM pg_database WHERE datallowconn AND datconnlimit <> -2
               ORDER BY oid LIMIT ` + "%d" + `) d),
@@ -98,7 +103,7 @@ SELECT r.standby,
        %s,
        coalesce(extract(epoch FROM clock_timestamp() - (SELECT min(xact_start) FROM a)), 0)::float8,
        coalesce(greatest(
-           (SELECT max(age(backend_xmin)) FROM pg_stat_activity WHERE pid <> pg_backend_pid()),
+           (SELECT max(age(backend_xmin)) FROM p WHERE pid <> pg_backend_pid()),
            (SELECT max(greatest(age(xmin), age(catalog_xmin))) FROM pg_replication_slots),
            (SELECT max(age(transaction)) FROM pg_prepared_xacts)), 0)::bigint,
        CASE WHEN r.standby THEN
@@ -111,7 +116,7 @@ SELECT r.standby,
                   FROM pg_replication_slots WHERE restart_lsn IS NOT NULL
                   ORDER BY 2 DESC, 1 LIMIT ` + "%d" + `) s)
        END
-FROM r`
+FROM r, sums`
 
 // checkpointQuery returns the checkpoint columns of statsQuery for a
 // server version.
@@ -123,6 +128,21 @@ func checkpointQuery(version int) string {
        (SELECT num_requested + restartpoints_req FROM pg_stat_checkpointer)`
 	}
 	return `(SELECT checkpoints_timed FROM pg_stat_bgwriter), (SELECT checkpoints_req FROM pg_stat_bgwriter)`
+}
+
+// The statement before PostgreSQL 17 and from 17 on, made once rather
+// than at every read.
+var (
+	statsQueryBefore17 = fmt.Sprintf(statsQuery, MaxSizedDatabases, checkpointQuery(160000), MaxSlots)
+	statsQueryFrom17   = fmt.Sprintf(statsQuery, MaxSizedDatabases, checkpointQuery(170000), MaxSlots)
+)
+
+// statsQueryFor is the statement for a server version.
+func statsQueryFor(version int) string {
+	if version >= 170000 {
+		return statsQueryFrom17
+	}
+	return statsQueryBefore17
 }
 
 // Stats reads the instance's statistics in one statement, which names only
@@ -137,12 +157,17 @@ func (c *client) Stats(ctx context.Context, ep Endpoint, serverVersion int) (Mem
 				return err
 			}
 		}
-		q := fmt.Sprintf(statsQuery, MaxSizedDatabases, checkpointQuery(version), MaxSlots)
+		q := statsQueryFor(version)
 		var conns string
 		var slots sql.NullString
 		var longest float64
 		var lag sql.NullFloat64
-		err := conn.QueryRowContext(ctx, q).Scan(&st.InRecovery, &st.ServerVersion, &st.MaxConnections, &conns,
+		// What bounds the read is the socket closed at the call's end
+		// (client.run). A context database/sql and lib/pq see as never
+		// cancelled spares the goroutine each starts per query to watch
+		// it, a fifth of the read's CPU; a read given up leaves the
+		// server its statement, which statement_timeout bounds.
+		err := conn.QueryRowContext(context.WithoutCancel(ctx), q).Scan(&st.InRecovery, &st.ServerVersion, &st.MaxConnections, &conns,
 			&st.XactCommit, &st.XactRollback, &st.Deadlocks, &st.DatabaseSize, &st.WALBytes,
 			&st.CheckpointsTimed, &st.CheckpointsRequested, &longest, &st.OldestXminAge, &lag, &slots)
 		if err != nil {

@@ -16,6 +16,10 @@ func TestStatsQueryFollowsTheServerVersion(t *testing.T) {
 	assert.Contains(t, checkpointQuery(160004), "pg_stat_bgwriter")
 	assert.Contains(t, checkpointQuery(170000), "pg_stat_checkpointer")
 	assert.Contains(t, checkpointQuery(180001), "pg_stat_checkpointer")
+	assert.Contains(t, statsQueryFor(160004), "pg_stat_bgwriter")
+	assert.NotContains(t, statsQueryFor(160004), "pg_stat_checkpointer")
+	assert.Contains(t, statsQueryFor(170000), "pg_stat_checkpointer")
+	assert.NotContains(t, statsQueryFor(170000), "pg_stat_bgwriter")
 }
 
 // The states are a bounded set, whatever a server reports.

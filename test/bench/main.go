@@ -54,6 +54,7 @@ type options struct {
 	recoveryRuns, idleClusters                    int
 	modes                                         []v1alpha1.ReplicationMode
 	faults                                        []string
+	metricsPairs                                  int
 	steady, quiet, overheadWindow, timeout        time.Duration
 	tlsWindow                                     time.Duration
 	keep, trace                                   bool
@@ -80,6 +81,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.switchoverRuns, "switchover-runs", 5, "switchover runs per replication mode")
 	flag.IntVar(&o.recoveryRuns, "recovery-runs", 3, "all-pods-deleted runs per replication mode")
 	flag.IntVar(&o.idleClusters, "idle-clusters", 10, "idle clusters of size 1 for the operator's cost")
+	flag.IntVar(&o.metricsPairs, "metrics-pairs", 3, "metrics scenario: pairs of windows, metrics off then on")
 	flag.DurationVar(&o.steady, "steady", time.Minute, "steady-state window of the idle scenario")
 	flag.DurationVar(&o.quiet, "quiet", 10*time.Second, "wait after the idle clusters are Ready before the window")
 	flag.DurationVar(&o.overheadWindow, "overhead-window", 20*time.Second, "sampling window of the per-pod overhead")

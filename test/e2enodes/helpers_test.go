@@ -177,6 +177,7 @@ func waitRejoined(t *testing.T, f *framework.Framework, ns, member, oldUID, pw s
 		return err == nil && out == "t", framework.Errorf("in recovery: %q, %v", out, err)
 	})
 	if err := f.WaitLogLine(ns, member, "rewinding against", 30*time.Second); err != nil {
+		t.Logf("%s", f.Run("", "-n", ns, "describe", "pod", member).Stdout)
 		framework.Fail(t, "%s did not rewind: %v", member, err)
 	}
 }

@@ -289,9 +289,13 @@ func (p *NetnsProbe) Format() string {
 // containing want.
 func (f *Framework) WaitLogLine(ns, pod, want string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	last := "no log read"
 	for time.Now().Before(deadline) {
 		r := f.Run("", "-n", ns, "logs", pod, "-c", "postgres")
-		if r.Err == nil {
+		if r.Err != nil {
+			last = r.Err.Error()
+		} else {
+			last = headLines(r.Stdout, 12)
 			sc := bufio.NewScanner(strings.NewReader(r.Stdout))
 			for sc.Scan() {
 				if strings.Contains(sc.Text(), want) {
@@ -301,5 +305,14 @@ func (f *Framework) WaitLogLine(ns, pod, want string, timeout time.Duration) err
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	return fmt.Errorf("no line %q in the log of %s within %s", want, pod, timeout)
+	return fmt.Errorf("no line %q in the log of %s within %s; the log began:\n%s", want, pod, timeout, last)
+}
+
+// headLines returns the first n lines of s.
+func headLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
 }
