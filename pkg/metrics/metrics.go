@@ -60,10 +60,11 @@ func New() *Metrics {
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
 
 // Handler serves the registry in the Prometheus text format (or what the
-// scraper negotiates).
+// scraper negotiates), gzipped when the scraper asks (gzip.go).
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+	return withGzip(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 4,
-	})
+		MaxRequestsInFlight: gzipWriters,
+		DisableCompression:  true,
+	}))
 }
