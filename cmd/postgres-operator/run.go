@@ -3,25 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/backup"
 	"postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned"
-	pgscheme "postgres-operator.dev/postgres-operator/pkg/client/clientset/versioned/scheme"
 	pginformers "postgres-operator.dev/postgres-operator/pkg/client/informers/externalversions"
 	"postgres-operator.dev/postgres-operator/pkg/cluster"
 	"postgres-operator.dev/postgres-operator/pkg/controller"
@@ -211,16 +205,4 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 		}
 	}
 	return first
-}
-
-// eventRecorder records Events through the API and logs each one.
-func eventRecorder(ctx context.Context, kube kubernetes.Interface) (record.EventRecorder, func()) {
-	if err := pgscheme.AddToScheme(scheme.Scheme); err != nil {
-		panic(err) // registering generated types cannot fail
-	}
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartStructuredLogging(3)
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
-	host, _ := os.Hostname()
-	return b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "postgres-operator", Host: host}), b.Shutdown
 }
