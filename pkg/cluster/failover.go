@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // FencedAnnotation marks the pod of a primary the operator has given up on.
@@ -20,6 +21,14 @@ const FencedAnnotation = "postgres-operator.dev/fenced"
 // probes before it is failed over: a lone failed probe can be the
 // operator's own network, not the primary.
 const unreachableGrace = 5 * time.Second
+
+// primaryStartupGrace is how long a primary's new container may stay on
+// its way up (postgres.IsStarting: member.sh not yet running the
+// postmaster, or PostgreSQL answering "starting up" through its crash
+// recovery) before that silence counts as loss. On a saturated node the
+// way up takes longer than unreachableGrace, and fencing a primary for it
+// restarted the same crash recovery over and over.
+const primaryStartupGrace = time.Minute
 
 // recentCrash is how long after a container restart an unhealthy primary
 // counts as crashed rather than merely slow.
@@ -35,10 +44,20 @@ func primaryLost(m *member, now, unreachableSince time.Time) (bool, string) {
 	// reach, for as long as the backups take: silence is its normal state,
 	// and its end shows as its container's exit.
 	restoring := m.pod.Annotations[BootstrapAnnotation] == BootstrapRecovery && m.db == nil
-	if !restoring && m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
+	if !restoring && !startingUp(m, now) && m.running() && m.dbErr != nil && !unreachableSince.IsZero() && now.Sub(unreachableSince) >= unreachableGrace {
 		return true, fmt.Sprintf("PostgreSQL has not answered for %s", now.Sub(unreachableSince).Round(time.Second))
 	}
 	return false, ""
+}
+
+// startingUp: the member's container started less than
+// primaryStartupGrace ago and its PostgreSQL is on its way up.
+func startingUp(m *member, now time.Time) bool {
+	cs := postgresContainerStatus(m.pod)
+	if cs == nil || cs.State.Running == nil || !postgres.IsStarting(m.dbErr) {
+		return false
+	}
+	return now.Sub(cs.State.Running.StartedAt.Time) < primaryStartupGrace
 }
 
 // primaryDead: the kubelet confirms the primary's end (its pod is being
@@ -153,6 +172,10 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	if v := vouchedUnreachable(in, p); v != nil { // safety_vouch.go
 		return holdFailover(p, v), true
 	}
+	if recovering(p) && !anyStandby(in.obs.members.live(), p) {
+		return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseFailingOver,
+			reason: fmt.Sprintf("primary %s is still recovering (%v); no replica to fail over to, and restarting it would only start its recovery over", p.name, p.dbErr)}, true
+	}
 	if delay := time.Duration(in.cluster.Spec.Failover.DelaySeconds) * time.Second; delay > 0 {
 		since := in.lostSince[p.name]
 		if since.IsZero() || in.now.Sub(since) < delay {
@@ -162,6 +185,23 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	}
 	return action{kind: actFence, member: p.name, phase: v1alpha1.PhaseFailingOver,
 		reason: fmt.Sprintf("primary %s is lost: %s; fencing it", p.name, why)}, true
+}
+
+// recovering: the member's postmaster answers that it is starting up or
+// recovering (not hung, not shutting down): it is working its way up.
+func recovering(m *member) bool {
+	return postgres.SQLState(m.dbErr) == "57P03" && postgres.IsStarting(m.dbErr)
+}
+
+// anyStandby reports whether a member other than p answers as a standby,
+// something a failover could promote.
+func anyStandby(live members, p *member) bool {
+	for _, m := range live {
+		if m.name != p.name && m.db != nil && m.db.InRecovery {
+			return true
+		}
+	}
+	return false
 }
 
 // labelledPrimary is the member whose pod carries the primary label, even

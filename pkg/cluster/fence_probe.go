@@ -61,6 +61,11 @@ const (
 	fenceLead        = fenceProbePeriod - time.Second
 )
 
+// fenceProbeTimeout is the kubelet's bound on one fence probe run; psql's
+// own (timeout 4) ends first (see fenceProbe). A run that fences answers
+// in milliseconds, so the bound never delays a fence.
+const fenceProbeTimeout = 15 * time.Second
+
 // fenceProbe is the members' liveness probe. A false kill of a healthy
 // primary is the worst outcome, so only a lease PostgreSQL itself shows
 // run out fails it: no connection (not started, starting, recovering,
@@ -68,7 +73,10 @@ const (
 // as alive (fenceScript). psql is bounded well inside timeoutSeconds
 // (connect_timeout 2 s, the libpq minimum; statement_timeout 1 s; timeout
 // 4 s where the image has timeout), because a probe that times out counts
-// as failed.
+// as failed. The kubelet's bound, fenceProbeTimeout, is far above psql's:
+// on a node whose CPUs are saturated (ten clusters running initdb at once
+// on two cores) starting the exec, the shell and psql took more than the
+// 1 s that was once left, and the kubelet killed healthy primaries.
 //
 // One failure is enough: the answer itself says the lease ran out. Every
 // exec probe costs the node a runc exec, a psql and a backend (tens of
@@ -84,7 +92,7 @@ func fenceProbe(pgc *v1alpha1.PostgresCluster) *corev1.Probe {
 				fenceQuery(pgc.Name, fenceAfter(pgc)-fenceLead, fenceBeatDiscount(fenceAfter(pgc)), fenceReplyDiscount(fenceAfter(pgc)))},
 		}},
 		PeriodSeconds:    int32(fenceProbePeriod / time.Second),
-		TimeoutSeconds:   5,
+		TimeoutSeconds:   int32(fenceProbeTimeout / time.Second),
 		FailureThreshold: 1,
 		SuccessThreshold: 1,
 		// member.sh turns SIGTERM into a fast shutdown, which refuses new

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/lib/pq"
 )
@@ -92,4 +93,19 @@ func unreachable(err error) bool {
 		errors.Is(err, net.ErrClosed) || // our deadline closed the socket
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, driver.ErrBadConn)
+}
+
+// IsStarting reports whether err says the server is on its way up rather
+// than hung or gone: nothing listens yet on its port (the container's
+// script has not started the postmaster), or the postmaster answers that
+// it cannot take connections while it starts or recovers. A server that
+// is shutting down, or that does not answer at all, is not starting.
+func IsStarting(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pqErr := pq.As(err); pqErr != nil {
+		return string(pqErr.Code) == "57P03" && !strings.Contains(pqErr.Message, "shutting down")
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

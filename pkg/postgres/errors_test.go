@@ -72,3 +72,25 @@ func TestErrorWrapping(t *testing.T) {
 	assert.NotContains(t, err.Error(), "topsecret")
 	assert.Equal(t, "", SQLState(err))
 }
+
+func TestStartingClassification(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &syscallErr{syscall.ECONNREFUSED}}
+	ep := Endpoint{Host: "10.0.0.1"}
+	wrap := func(err error) error { return newError("probe", ep, context.Background(), err) }
+	for name, tc := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"nothing listens yet":   {wrap(refused), true},
+		"starting up":           {wrap(&pq.Error{Code: "57P03", Message: "the database system is starting up"}), true},
+		"not yet consistent":    {wrap(&pq.Error{Code: "57P03", Message: "the database system is not yet accepting connections"}), true},
+		"shutting down":         {wrap(&pq.Error{Code: "57P03", Message: "the database system is shutting down"}), false},
+		"no answer in time":     {wrap(context.DeadlineExceeded), false},
+		"reset":                 {wrap(syscall.ECONNRESET), false},
+		"admin shutdown":        {wrap(&pq.Error{Code: "57P01"}), false},
+		"no error":              {nil, false},
+		"no route (a cut node)": {wrap(&net.OpError{Op: "dial", Net: "tcp", Err: &syscallErr{syscall.EHOSTUNREACH}}), false},
+	} {
+		assert.Equal(t, tc.want, IsStarting(tc.err), name)
+	}
+}
