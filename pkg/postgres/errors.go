@@ -101,9 +101,6 @@ func unreachable(err error) bool {
 // it cannot take connections while it starts or recovers. A server that
 // is shutting down, or that does not answer at all, is not starting.
 func IsStarting(err error) bool {
-	if err == nil {
-		return false
-	}
 	if pqErr := pq.As(err); pqErr != nil {
 		return string(pqErr.Code) == "57P03" && !strings.Contains(pqErr.Message, "shutting down")
 	}
