@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -108,6 +109,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	pg := postgres.New()
 	stats, startStats := statsConfig(ctx, o, kube, m) // stats.go
 	starters = append(starters, startStats)
+	spread := cluster.NewStartupSpread(time.Now(), func() int { return countClusters(listers) })
 	newRunner := func(key cache.ObjectName, obj *v1alpha1.PostgresCluster, report func(error)) controller.Runner {
 		l, ok := listers[key.Namespace]
 		if !ok {
@@ -119,6 +121,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 		cfg := &cluster.Config{
 			Kube: kube, Client: pgc, Listers: l, Recorder: recorder, Postgres: pg,
 			ImageTemplate: o.imageTemplate, ReconcileInterval: o.reconcileInterval, Metrics: m, Stats: stats,
+			FirstPassDelay: spread.FirstPassDelay(obj, time.Now()),
 		}
 		return cluster.New(cfg, key, obj, report)
 	}
@@ -143,6 +146,17 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	health.setReady(true)
 	defer health.setReady(false)
 	return runAll(ctx, ctrl.Run, backups.Run)
+}
+
+// countClusters counts the PostgresClusters this operator serves.
+func countClusters(listers map[string]cluster.Listers) int {
+	n := 0
+	for _, l := range listers {
+		if all, err := l.Clusters.List(labels.Everything()); err == nil {
+			n += len(all)
+		}
+	}
+	return n
 }
 
 // namespaceInformers builds the informers of one namespace ("" = all).

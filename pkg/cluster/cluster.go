@@ -135,6 +135,9 @@ func (c *Cluster) Run(ctx context.Context) {
 
 	defer c.stopHeartbeat() // fence_heartbeat.go
 
+	if !c.holdFirstPass(ctx) {
+		return
+	}
 	timer := c.cfg.Clock.NewTimer(c.firstInterval()) // timer.go
 	defer timer.Stop()
 	c.pass(ctx)
@@ -149,6 +152,27 @@ func (c *Cluster) Run(ctx context.Context) {
 		}
 		c.pass(ctx)
 	}
+}
+
+// holdFirstPass waits out cfg.FirstPassDelay (startup_spread.go); false
+// when ctx ended first. Wake-ups that came meanwhile are folded into the
+// first pass, which reads the newest object anyway.
+func (c *Cluster) holdFirstPass(ctx context.Context) bool {
+	if c.cfg.FirstPassDelay <= 0 {
+		return true
+	}
+	t := c.cfg.Clock.NewTimer(c.cfg.FirstPassDelay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C():
+	}
+	select {
+	case <-c.wake:
+	default:
+	}
+	return true
 }
 
 // interval is the reconcile period with up to 20% jitter, so thousands of

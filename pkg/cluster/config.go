@@ -56,6 +56,8 @@ type Config struct {
 	// Heartbeat starts the heartbeat to a primary (fence_heartbeat.go);
 	// nil: postgres.StartHeartbeat.
 	Heartbeat HeartbeatStarter
+	// FirstPassDelay holds the actor's first pass back (startup_spread.go).
+	FirstPassDelay time.Duration
 }
 
 // imageFor returns the PostgreSQL image a cluster runs.
