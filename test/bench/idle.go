@@ -31,38 +31,13 @@ type idle struct {
 // operatorPID finds the leading operator's process on this node: the
 // Lease names the pod, its status the container, containerd the PID.
 func (e *env) operatorPID(ctx context.Context) (int, error) {
-	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
-	if err != nil || lease.Spec.HolderIdentity == nil {
-		return 0, fmt.Errorf("reading the leader Lease: %v", err)
-	}
-	pod, err := e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
-	if err != nil {
-		return 0, err
-	}
-	id, err := containerID(pod)
-	if err != nil {
-		return 0, err
-	}
-	return e.containerInit(ctx, id)
+	return e.leaderPID(ctx, operatorNamespace)
 }
 
 // operatorIdentity names the leading operator process: its pod and the
 // container's start time, which change when it is redeployed or restarts.
 func (e *env) operatorIdentity(ctx context.Context) string {
-	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
-	if err != nil || lease.Spec.HolderIdentity == nil {
-		return "unknown"
-	}
-	pod, err := e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
-	if err != nil {
-		return *lease.Spec.HolderIdentity
-	}
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.State.Running != nil {
-			return fmt.Sprintf("%s started %s", pod.Name, cs.State.Running.StartedAt.Format("15:04:05"))
-		}
-	}
-	return pod.Name
+	return e.leaderIdentity(ctx, operatorNamespace)
 }
 
 func (e *env) runIdle(ctx context.Context) (*idle, error) {

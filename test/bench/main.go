@@ -30,7 +30,7 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
-var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics", "scale", "partition"}
+var scenarios = []string{"floors", "lifecycle", "overhead", "idle", "failover", "switchover", "recovery", "backup", "tls", "metrics", "scale", "partition", "metrics-twins"}
 
 var aliases = map[string][]string{
 	// Not backup: it loads 1 GB and runs ~15 min; ask for it by name.
@@ -39,8 +39,9 @@ var aliases = map[string][]string{
 	"issue5":  {"failover", "switchover", "recovery"},
 	"issue9":  {"backup"},
 	"issue10": {"tls", "lifecycle", "failover"},
-	// It redeploys the operator twice (metrics off, then back).
-	"issue11": {"metrics"},
+	// Two operators side by side (shard b deployed, then removed), metrics
+	// on one and off the other, swapped every round (metrics_twins.go).
+	"issue11": {"metrics-twins"},
 	// Not in all either: a fleet of 100+ clusters, ~20 min (scale.go).
 	"issue12": {"scale"},
 	// Not in all either: it needs three nodes (partition.go).
@@ -198,6 +199,13 @@ func run(ctx context.Context, e *env) outcome {
 			fail("metrics", err)
 		} else {
 			emit(metricsCostTable(r))
+		}
+	}
+	if o.selected("metrics-twins") {
+		if r, err := e.runMetricsTwins(ctx); err != nil {
+			fail("metrics-twins", err)
+		} else {
+			emit(metricsTwinsTable(r))
 		}
 	}
 	if o.selected("tls") {

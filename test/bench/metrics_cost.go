@@ -145,15 +145,40 @@ func (e *env) costWindow(ctx context.Context, scrape bool) (costWindow, error) {
 }
 
 func (e *env) leaderMetricsAddr(ctx context.Context) (string, error) {
-	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
+	ip, err := e.leaderAddr(ctx, operatorNamespace)
+	return ip + ":8080", err
+}
+
+// leaderPod is the pod holding Lease name (a Deployment and its Lease
+// share the name: postgres-operator, postgres-operator-shard-b).
+func (e *env) leaderPod(ctx context.Context, name string) (*corev1.Pod, error) {
+	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil || lease.Spec.HolderIdentity == nil {
-		return "", fmt.Errorf("reading the leader Lease: %v", err)
+		return nil, fmt.Errorf("reading the Lease %s: %v", name, err)
 	}
-	pod, err := e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
+	return e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
+}
+
+// leaderAddr is the pod IP of Lease name's holder.
+func (e *env) leaderAddr(ctx context.Context, name string) (string, error) {
+	pod, err := e.leaderPod(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	return pod.Status.PodIP + ":8080", nil
+	return pod.Status.PodIP, nil
+}
+
+// leaderPID is the process of Lease name's holder on this node.
+func (e *env) leaderPID(ctx context.Context, name string) (int, error) {
+	pod, err := e.leaderPod(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	id, err := containerID(pod)
+	if err != nil {
+		return 0, err
+	}
+	return e.containerInit(ctx, id)
 }
 
 // scrapeSeries GETs /metrics and counts its samples.
@@ -180,39 +205,69 @@ func scrapeSeries(ctx context.Context, addr string) (int, error) {
 	return n, nil
 }
 
-// operatorArgs reads the operator container's arguments.
+// operatorArgs reads the default operator container's arguments.
 func (e *env) operatorArgs(ctx context.Context) ([]string, error) {
-	d, err := e.kube.AppsV1().Deployments(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
+	return e.deploymentArgs(ctx, operatorNamespace)
+}
+
+// deploymentArgs reads the arguments of Deployment name's operator container.
+func (e *env) deploymentArgs(ctx context.Context, name string) ([]string, error) {
+	d, err := e.kube.AppsV1().Deployments(operatorNamespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return d.Spec.Template.Spec.Containers[0].Args, nil
 }
 
-// setOperatorArgs gives the operator's container these arguments and
+// setOperatorArgs gives the default operator these arguments.
+func (e *env) setOperatorArgs(ctx context.Context, args []string) error {
+	return e.setDeploymentArgs(ctx, operatorNamespace, args)
+}
+
+// setDeploymentArgs gives Deployment name's container these arguments and
 // waits for a new leader running them (nothing to wait for when they are
 // already the running ones).
-func (e *env) setOperatorArgs(ctx context.Context, args []string) error {
-	if e.leaderRunsArgs(ctx, args) {
+func (e *env) setDeploymentArgs(ctx context.Context, name string, args []string) error {
+	if e.leaderRunsArgs(ctx, name, args) {
 		return nil
 	}
-	leader := e.operatorIdentity(ctx)
-	patch, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args}})
-	if _, err := e.kube.AppsV1().Deployments(operatorNamespace).Patch(ctx, "postgres-operator", types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
+	return e.restartDeployment(ctx, name, args)
+}
+
+// restartDeployment rolls Deployment name out with these arguments, even
+// when they are the running ones, and waits for a new leader running them.
+func (e *env) restartDeployment(ctx context.Context, name string, args []string) error {
+	leader := e.leaderIdentity(ctx, name)
+	patch, _ := json.Marshal([]map[string]any{
+		{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": args},
+		{"op": "add", "path": "/spec/template/metadata/annotations", "value": map[string]string{
+			"bench.postgres-operator.dev/restarted": time.Now().Format(time.RFC3339Nano)}},
+	})
+	if _, err := e.kube.AppsV1().Deployments(operatorNamespace).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{}); err != nil {
 		return err
 	}
 	return poll(ctx, 3*time.Minute, time.Second, func() (bool, error) {
-		return e.operatorIdentity(ctx) != leader && e.leaderRunsArgs(ctx, args), nil
+		return e.leaderIdentity(ctx, name) != leader && e.leaderRunsArgs(ctx, name, args), nil
 	})
 }
 
-// leaderRunsArgs: the pod holding the Lease runs these arguments.
-func (e *env) leaderRunsArgs(ctx context.Context, args []string) bool {
-	lease, err := e.kube.CoordinationV1().Leases(operatorNamespace).Get(ctx, "postgres-operator", metav1.GetOptions{})
-	if err != nil || lease.Spec.HolderIdentity == nil {
-		return false
+// leaderIdentity names Lease name's holder process: pod and start time.
+func (e *env) leaderIdentity(ctx context.Context, name string) string {
+	pod, err := e.leaderPod(ctx, name)
+	if err != nil {
+		return "unknown"
 	}
-	pod, err := e.kube.CoreV1().Pods(operatorNamespace).Get(ctx, *lease.Spec.HolderIdentity, metav1.GetOptions{})
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.State.Running != nil {
+			return fmt.Sprintf("%s started %s", pod.Name, cs.State.Running.StartedAt.Format("15:04:05"))
+		}
+	}
+	return pod.Name
+}
+
+// leaderRunsArgs: the pod holding Lease name runs these arguments.
+func (e *env) leaderRunsArgs(ctx context.Context, name string, args []string) bool {
+	pod, err := e.leaderPod(ctx, name)
 	if err != nil || pod.Status.Phase != corev1.PodRunning {
 		return false
 	}
