@@ -20,7 +20,7 @@ import (
 //
 // CHAOS_SEED (or -chaos.seed) replays a run; the seed is printed either way.
 var (
-	chaosFaultCount = flag.Int("chaos.faults", envInt("CHAOS_FAULTS", 10), "faults in TestChaosRandom")
+	chaosFaultCount = flag.Int("chaos.faults", envInt("CHAOS_FAULTS", 6), "faults in TestChaosRandom")
 	chaosSeed       = flag.Int64("chaos.seed", int64(envInt("CHAOS_SEED", 0)), "seed of TestChaosRandom (0: from the clock)")
 )
 
