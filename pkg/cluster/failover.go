@@ -172,9 +172,8 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	if v := vouchedUnreachable(in, p); v != nil { // safety_vouch.go
 		return holdFailover(p, v), true
 	}
-	if recovering(p) && !anyStandby(in.obs.members.live(), p) {
-		return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseFailingOver,
-			reason: fmt.Sprintf("primary %s is still recovering (%v); no replica to fail over to, and restarting it would only start its recovery over", p.name, p.dbErr)}, true
+	if a, ok := waitWithoutStandby(in, p); ok {
+		return a, true
 	}
 	if delay := time.Duration(in.cluster.Spec.Failover.DelaySeconds) * time.Second; delay > 0 {
 		since := in.lostSince[p.name]
@@ -185,6 +184,39 @@ func planPrimaryLost(in planInput, p *member) (action, bool) {
 	}
 	return action{kind: actFence, member: p.name, phase: v1alpha1.PhaseFailingOver,
 		reason: fmt.Sprintf("primary %s is lost: %s; fencing it", p.name, why)}, true
+}
+
+// noStandbyGrace is how long a primary with no standby to take over may be
+// silent before the operator restarts it. Fencing it cannot lead to a
+// failover, only to a restart and a crash recovery: on a saturated node
+// (twenty clusters initialising at once on two cores) silences of 6–40 s
+// were load, and restarting those primaries made them longer. A primary
+// that is really hung is still restarted, later.
+const noStandbyGrace = 2 * time.Minute
+
+// waitWithoutStandby holds the fence of a primary that is lost only to
+// silence when no standby could be promoted: for good while it answers
+// that it is recovering (a restart would start that over), for
+// noStandbyGrace otherwise. Deaths the kubelet confirms are not held.
+func waitWithoutStandby(in planInput, p *member) (action, bool) {
+	if anyStandby(in.obs.members.live(), p) {
+		return action{}, false
+	}
+	if dead, _ := primaryDead(p, in.now); dead {
+		return action{}, false
+	}
+	wait := func(why string) (action, bool) {
+		return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseFailingOver,
+			reason: fmt.Sprintf("primary %s %s; no replica to fail over to", p.name, why)}, true
+	}
+	if recovering(p) {
+		return wait(fmt.Sprintf("is still recovering (%v), and restarting it would only start its recovery over", p.dbErr))
+	}
+	since := in.unreachableSince[p.name]
+	if silent := in.now.Sub(since); !since.IsZero() && silent < noStandbyGrace {
+		return wait(fmt.Sprintf("has not answered for %s (%v): restarting it after %s of silence", silent.Round(time.Second), p.dbErr, noStandbyGrace))
+	}
+	return action{}, false
 }
 
 // recovering: the member's postmaster answers that it is starting up or

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -80,8 +81,35 @@ func TestRecoveringPrimaryWithoutStandbyIsLeftToFinish(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, actFence, got.kind, got.reason)
 
-	in = failoverInput(one, testMember(one, 1, up(RolePrimary), containerStarted(started), answering(noAnswer)))
-	in.unreachableSince["demo-1"] = now.Add(-time.Minute)
+}
+
+// A primary that does not answer, with no standby to promote, is given
+// noStandbyGrace before it is restarted: fencing it cannot fail over, and
+// on a saturated node its silence was load (twenty clusters initialising
+// at once on two cores: primaries fenced after 6–40 s of silence). A hung
+// one is still restarted, later; a death the kubelet confirms is not held.
+func TestSilentPrimaryWithoutStandbyWaitsBeforeRestart(t *testing.T) {
+	started := now.Add(-5 * time.Minute)
+	one := testCluster(1, initialized("demo-1", 1))
+	silentFor := func(d time.Duration, opts ...memberOpt) action {
+		in := failoverInput(one, testMember(one, 1, append([]memberOpt{up(RolePrimary), containerStarted(started), answering(noAnswer)}, opts...)...))
+		in.unreachableSince["demo-1"] = now.Add(-d)
+		got, ok := planFailover(in)
+		require.True(t, ok)
+		return got
+	}
+	got := silentFor(time.Minute)
+	assert.Equal(t, actWait, got.kind, got.reason)
+	assert.Contains(t, got.reason, "has not answered for 1m0s")
+	assert.Contains(t, got.reason, "no replica to fail over to")
+
+	assert.Equal(t, actFence, silentFor(noStandbyGrace).kind, "a hung primary is still restarted")
+	assert.Equal(t, actFence, silentFor(time.Minute, terminating).kind, "a confirmed death is not held")
+
+	three := testCluster(3, initialized("demo-1", 3))
+	in := failoverInput(three, testMember(three, 1, up(RolePrimary), containerStarted(started), answering(noAnswer)),
+		testMember(three, 2, up(RoleReplica)), testMember(three, 3, up(RoleReplica)))
+	in.unreachableSince["demo-1"] = now.Add(-10 * time.Second)
 	got, _ = planFailover(in)
-	assert.Equal(t, actFence, got.kind, "a hung primary is still restarted: %s", got.reason)
+	assert.Equal(t, actFence, got.kind, "with a standby to promote, silence fails over as before: %s", got.reason)
 }

@@ -63,8 +63,11 @@ const (
 
 // fenceProbeTimeout is the kubelet's bound on one fence probe run; psql's
 // own (timeout 4) ends first (see fenceProbe). A run that fences answers
-// in milliseconds, so the bound never delays a fence.
-const fenceProbeTimeout = 15 * time.Second
+// in milliseconds, so the bound never delays a fence; it only decides how
+// long a node may take to start the exec before the kubelet counts the
+// run as a failure and kills a healthy member. 15 s was not enough on a
+// node at a load of 90 (twenty clusters initialising at once on 2 cores).
+const fenceProbeTimeout = time.Minute
 
 // fenceProbe is the members' liveness probe. A false kill of a healthy
 // primary is the worst outcome, so only a lease PostgreSQL itself shows
