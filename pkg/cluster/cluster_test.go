@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubeinformers "k8s.io/client-go/informers"
@@ -80,6 +81,11 @@ func (f *actorFixture) passUntil(what string, cond func() bool) {
 	f.t.Helper()
 	require.Eventually(f.t, func() bool {
 		_, err := f.c.reconcile(f.ctx, f.current())
+		if apierrors.IsAlreadyExists(err) {
+			// The informer had not yet delivered what the pass before
+			// created (seen on a loaded machine): the actor retries too.
+			return false
+		}
 		require.NoError(f.t, err)
 		return cond()
 	}, 10*time.Second, 10*time.Millisecond, what)
