@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -46,6 +47,8 @@ func newActorFixtureAsIs(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObject
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	f := &actorFixture{t: t, ctx: ctx, kube: kubefake.NewClientset(kubeObjects...), pg: pgfake.NewClientset(pgc), db: dbfake.New()}
+	kubeWatches := watchStarts(&f.kube.Fake, f.kube.Tracker())
+	pgWatches := watchStarts(&f.pg.Fake, f.pg.Tracker())
 	kf := kubeinformers.NewSharedInformerFactory(f.kube, 0)
 	pf := pginformers.NewSharedInformerFactory(f.pg, 0)
 	listers := Listers{
@@ -61,12 +64,57 @@ func newActorFixtureAsIs(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObject
 	pf.Start(ctx.Done())
 	kf.WaitForCacheSync(ctx.Done())
 	pf.WaitForCacheSync(ctx.Done())
+	// A synced cache has listed, not yet watched: the fake API loses a
+	// change made before the watch starts (a pod deleted then stayed in
+	// the lister for good on a loaded machine). Wait for every watch.
+	waitWatches(t, kubeWatches, "pods", "persistentvolumeclaims", "services", "secrets", "poddisruptionbudgets", "nodes")
+	waitWatches(t, pgWatches, "postgresclusters")
 	f.hb = &fakeHeartbeats{}
 	cfg := &Config{Kube: f.kube, Client: f.pg, Listers: listers, Recorder: record.NewFakeRecorder(100), Postgres: f.db,
 		Heartbeat: f.hb.start}
 	f.key = cache.ObjectName{Namespace: pgc.Namespace, Name: pgc.Name}
 	f.c = New(cfg, f.key, pgc, func(err error) { t.Logf("report: %v", err) })
 	return f
+}
+
+// watchStarts reports the resource of every watch the fake API starts,
+// once the tracker has registered it.
+func watchStarts(fake *k8stesting.Fake, tracker k8stesting.ObjectTracker) <-chan string {
+	started := make(chan string, 64)
+	fake.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		var opts metav1.ListOptions
+		if wa, ok := a.(k8stesting.WatchActionImpl); ok {
+			opts = wa.ListOptions
+		}
+		w, err := tracker.Watch(a.GetResource(), a.GetNamespace(), opts)
+		if err != nil {
+			return false, nil, err
+		}
+		select {
+		case started <- a.GetResource().Resource:
+		default:
+		}
+		return true, w, nil
+	})
+	return started
+}
+
+// waitWatches waits until a watch of each resource has started.
+func waitWatches(t *testing.T, started <-chan string, resources ...string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, r := range resources {
+		want[r] = true
+	}
+	timeout := time.After(30 * time.Second)
+	for len(want) > 0 {
+		select {
+		case r := <-started:
+			delete(want, r)
+		case <-timeout:
+			t.Fatalf("watches never started: %v", want)
+		}
+	}
 }
 
 // current is the PostgresCluster as stored.
