@@ -281,7 +281,13 @@ func TestDeclaredStateIsCheckedCheaplyAndRestored(t *testing.T) {
 	})
 	w.clock.Step(catalogRecheck)
 	w.settle()
-	assert.Equal(t, reads+2, w.callsTo("ReadCatalog"), "read, corrected, read again")
+	// Read, corrected, read again; settle may run one pass more while the
+	// fake informer catches up with the status the correction wrote (seen
+	// on a loaded CI), and that pass may read once more. The steady state
+	// above is where reading cheaply is proven.
+	got := w.callsTo("ReadCatalog")
+	assert.GreaterOrEqual(t, got, reads+2, "read, corrected, read again")
+	assert.LessOrEqual(t, got, reads+3, "read, corrected, read again")
 	r := w.server().Roles["reporting"]
 	assert.False(t, r.Superuser)
 	assert.Equal(t, int32(-1), r.ConnectionLimit)
