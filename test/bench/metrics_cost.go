@@ -294,12 +294,9 @@ func metricsCostTable(r *metricsCost) *table {
 }
 
 func meanCPUPercent(ws []costWindow) float64 {
-	if len(ws) == 0 {
-		return 0
+	ps := make([]float64, len(ws))
+	for i, w := range ws {
+		ps[i] = w.cpuPercent()
 	}
-	sum := 0.0
-	for _, w := range ws {
-		sum += w.cpuPercent()
-	}
-	return sum / float64(len(ws))
+	return mean(ps) // metrics_twins.go
 }

@@ -95,7 +95,9 @@ func (e *env) startTwins(ctx context.Context) (func(), error) {
 	return restore, e.setDeploymentArgs(ctx, operatorNamespace, excluded)
 }
 
-func (e *env) shardBOverlay() string { return filepath.Join(e.opts.backup.root, "hack/local-overlay-shard-b") }
+func (e *env) shardBOverlay() string {
+	return filepath.Join(e.opts.backup.root, "hack/local-overlay-shard-b")
+}
 
 // createTwinClusters creates n unlabelled clusters (the default operator's)
 // and n of shard b, all size 1, a few pairs at a time: twenty members
@@ -218,8 +220,8 @@ func metricsTwinsTable(r *metricsTwins) *table {
 	gap, half := meanAndHalfWidth(gaps)
 	off := mean(offs)
 	t.note("mean gap %+.3f points of a core (95 %% interval ±%.3f), %s of the operator's CPU without metrics (%.3f %%); %.4f points per member;",
-		gap, half, signedPct(gap, off), off, gap/float64(r.n))
-	t.note("  upper end of the interval: %s; the goal (issue 11) is < 5 %% more CPU.", signedPct(gap+half, off))
+		gap, half, pct(off+gap, off), off, gap/float64(r.n))
+	t.note("  upper end of the interval: %s; the goal (issue 11) is < 5 %% more CPU.", pct(off+gap+half, off))
 	if len(r.rounds) > 0 {
 		t.note("  each round measures both leaders over the same %s window after both restarted; the roles swap every round.",
 			r.rounds[0].on.window.Round(time.Second))
@@ -260,11 +262,4 @@ func tQuantile975(df int) float64 {
 		return table[df-1]
 	}
 	return 1.96 + 2.5/float64(df) // within 1 % of the table for df > 10
-}
-
-func signedPct(delta, base float64) string {
-	if base == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%+.1f %%", 100*delta/base)
 }
