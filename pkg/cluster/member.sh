@@ -260,19 +260,27 @@ prepare_recovery_conf() {
 # settings would stop the replay for nothing, and no client may read a
 # half-recovered database anyway. The roles then get this cluster's
 # passwords, over the socket (peer), before anyone can connect by TCP.
+# The server's log is followed live, so that `kubectl logs` shows the
+# replay's progress (each WAL file restored) while it runs; the loop asks
+# the server only once postmaster.pid says it is ready, so that refused
+# connections do not fill that log.
 replay_to_target() {
 	log "replaying WAL to the target"
 	recovery_log=/tmp/recovery.log
 	set --
 	if archiving; then set -- -c archive_mode=on -c "archive_command=$PGBR archive %p"; fi
+	: >"$recovery_log"
+	tail -n +1 -f "$recovery_log" &
+	follower=$!
 	postgres -D "$PGDATA" -c listen_addresses='' -c port=5432 \
 		-c hba_file="$HBA" -c unix_socket_directories="$RUN_DIR" \
 		-c cluster_name="$POD_NAME" -c wal_level=replica -c wal_log_hints=on \
-		-c hot_standby=off "$@" >"$recovery_log" 2>&1 &
+		-c hot_standby=off "$@" >>"$recovery_log" 2>&1 &
 	pid=$!
-	until [ "$(psql -h "$RUN_DIR" -U postgres -d postgres -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+	until server_ready && [ "$(psql -h "$RUN_DIR" -U postgres -d postgres -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
 		if ! kill -0 $pid 2>/dev/null; then
-			cat "$recovery_log"
+			sleep 1.2 # the follower reads once a second: let it print the last lines
+			kill $follower
 			fail_recovery "recovery-failed: $(recovery_failure "$recovery_log")"
 		fi
 		sleep 0.2
@@ -281,8 +289,16 @@ replay_to_target() {
 	sed -i '/^recovery_target/d; /^restore_command = /d' "$PGDATA/postgresql.auto.conf"
 	kill -INT $pid
 	wait $pid || true
-	cat "$recovery_log"
+	sleep 1.2 # as above
+	kill $follower
 	log "recovered to the target and promoted"
+}
+
+# server_ready says whether the postmaster accepts connections: the eighth
+# line of postmaster.pid reads "ready" from then on ("starting" while a
+# server with hot_standby off replays).
+server_ready() {
+	[ "$(sed -n 8p "$PGDATA/postmaster.pid" 2>/dev/null | tr -d ' ')" = ready ]
 }
 
 # recovery_failure prints the server's first FATAL or PANIC that is not

@@ -23,6 +23,15 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 		logger.V(4).Info("Waiting for the cache", "expecting", pending)
 		return false, nil
 	}
+	if !pgc.Status.Initialized { // a namesake's leftovers can only precede the first seed
+		left, err := c.leftovers(pgc) // leftovers.go
+		if err != nil {
+			return false, err
+		}
+		if len(left) > 0 {
+			return false, c.waitForLeftovers(ctx, pgc, left)
+		}
+	}
 	obs, err := c.observe(ctx, pgc)
 	if err != nil {
 		return false, err

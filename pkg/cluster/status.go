@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -30,6 +31,10 @@ func (c *Cluster) updateStatus(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	})
 }
 
+// errClusterReplaced stops a status write whose cluster was deleted and
+// created again under the same name while the pass ran.
+var errClusterReplaced = errors.New("the cluster was deleted and created again under the same name; its status is left to the new one's pass")
+
 // writeStatus applies mutate to the newest stored status and writes it
 // with UpdateStatus, retrying on conflicts with a fresh read.
 func (c *Cluster) writeStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster, mutate func(*v1alpha1.PostgresClusterStatus)) error {
@@ -42,9 +47,16 @@ func (c *Cluster) writeStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster
 			c.written = updated
 			return nil
 		}
-		if fresh, getErr := api.Get(ctx, pgc.Name, metav1.GetOptions{}); getErr == nil {
-			current = fresh
+		fresh, getErr := api.Get(ctx, pgc.Name, metav1.GetOptions{})
+		if getErr != nil {
+			return err
 		}
+		if fresh.UID != pgc.UID {
+			// Deleted and created again under the same name: this pass's
+			// status (its members, its ordinals) is not the new cluster's.
+			return errClusterReplaced
+		}
+		current = fresh
 		return err
 	})
 	if err != nil {

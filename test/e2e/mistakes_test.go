@@ -208,3 +208,33 @@ func TestMistakeWrongImageThenEveryPodLost(t *testing.T) {
 	now, _ := f.Roles(t, ns, "dr")
 	assert.Equal(t, "100", f.Query(t, ns, now, pw, "select count(*) from kept"), "the data survived")
 }
+
+// `kubectl delete` and, at once, `kubectl apply` of the same cluster: the
+// user asked for a new, empty cluster. The new one waits (saying so) while
+// the garbage collector removes the deleted one's pods, volumes and
+// Secrets, then starts afresh: it used to take over the old pod and
+// volume as they were being deleted, old data and old status included.
+func TestMistakeDeleteAndCreateAgainAtOnce(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "again")
+	pw := createReadyCluster(t, f, ns, "again", 1, "")
+	f.Query(t, ns, "again-1", pw, "create table from_the_deleted_cluster(id int)")
+
+	f.KubectlOK(t, "", "-n", ns, "delete", "pgc", "again")
+	f.KubectlOK(t, framework.ClusterYAML("again", 1, ""), "-n", ns, "apply", "-f", "-")
+	created := f.Cluster(t, ns, "again")
+	f.WaitReady(t, ns, "again", lifecycleReadyTimeout)
+
+	pgc := f.Cluster(t, ns, "again")
+	require.Equal(t, created.UID, pgc.UID)
+	assert.Equal(t, "again-1", pgc.Status.Primary, "numbered afresh")
+	pod, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), "again-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, metav1.IsControlledBy(pod, pgc), "the new cluster's own pod")
+	pvc, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), "again-1-data", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.True(t, metav1.IsControlledBy(pvc, pgc), "the new cluster's own volume")
+	newPW := f.Password(t, ns, "again")
+	assert.Equal(t, "0", f.Query(t, ns, "again-1", newPW,
+		"select count(*) from pg_class where relname = 'from_the_deleted_cluster'"), "an empty database")
+}
