@@ -21,14 +21,21 @@ import (
 // (a) write verbs in the benchmark's namespace, (b) read verbs there, (c)
 // its leader-election Lease. They send those requests to the priority
 // level the operator's requests go to anyway (workload-low, from the
-// built-in service-accounts FlowSchema), so the operator is not treated
-// differently. Unlike watching objects, this counts writes that change
-// nothing (no-op patches, conflicts, refused requests) too.
+// built-in service-accounts FlowSchema; leader-election for the Lease, from
+// the install's own FlowSchema, which the Lease counter precedes), so the
+// operator is not treated differently. Unlike watching objects, this
+// counts writes that change nothing (no-op patches, conflicts, refused
+// requests) too.
 
 const (
 	apfPriorityLevel = "workload-low"
 	apfPrecedence    = 1000 // after the system schemas, before service-accounts (9000)
-	apfMetric        = "apiserver_flowcontrol_dispatched_requests_total{"
+	// The Lease counter comes before the install's FlowSchema for the
+	// operator's Lease (manifests/rbac/lease_flow_schema.yaml, 300) and
+	// sends the requests where it does.
+	apfLeaseLevel      = "leader-election"
+	apfLeasePrecedence = 250
+	apfMetric          = "apiserver_flowcontrol_dispatched_requests_total{"
 )
 
 // apfCounter is one FlowSchema the benchmark owns.
@@ -50,6 +57,11 @@ func (e *env) operatorAccount(ctx context.Context) (ns, name string, err error) 
 // newAPFCounter creates a FlowSchema for the operator's requests with the
 // given verbs, resources and namespace.
 func (e *env) newAPFCounter(ctx context.Context, name string, verbs, groups, resources []string, namespace string) (*apfCounter, error) {
+	return e.newAPFCounterAt(ctx, name, apfPriorityLevel, apfPrecedence, verbs, groups, resources, namespace)
+}
+
+// newAPFCounterAt is newAPFCounter with the priority level and precedence.
+func (e *env) newAPFCounterAt(ctx context.Context, name, level string, precedence int32, verbs, groups, resources []string, namespace string) (*apfCounter, error) {
 	saNS, saName, err := e.operatorAccount(ctx)
 	if err != nil {
 		return nil, err
@@ -57,8 +69,8 @@ func (e *env) newAPFCounter(ctx context.Context, name string, verbs, groups, res
 	fs := &flowcontrolv1.FlowSchema{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"postgres-operator.dev/bench": "true"}},
 		Spec: flowcontrolv1.FlowSchemaSpec{
-			PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: apfPriorityLevel},
-			MatchingPrecedence:         apfPrecedence,
+			PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: level},
+			MatchingPrecedence:         precedence,
 			DistinguisherMethod:        &flowcontrolv1.FlowDistinguisherMethod{Type: flowcontrolv1.FlowDistinguisherMethodByUserType},
 			Rules: []flowcontrolv1.PolicyRulesWithSubjects{{
 				Subjects: []flowcontrolv1.Subject{{
@@ -127,7 +139,7 @@ func (e *env) newAPFSet(ctx context.Context, ns string) (*apfSet, error) {
 		writes.delete(e)
 		return nil, err
 	}
-	lease, err := e.newAPFCounter(ctx, "bench-pgo-lease-"+ns, []string{"*"}, []string{"coordination.k8s.io"}, []string{"leases"}, operatorNamespace)
+	lease, err := e.newAPFCounterAt(ctx, "bench-pgo-lease-"+ns, apfLeaseLevel, apfLeasePrecedence, []string{"*"}, []string{"coordination.k8s.io"}, []string{"leases"}, operatorNamespace)
 	if err != nil {
 		writes.delete(e)
 		reads.delete(e)

@@ -126,7 +126,8 @@ func TestManifestsApplyBothWays(t *testing.T) {
 		for _, obj := range []string{"customresourcedefinition", "clusterrole", "deployment.apps/postgres-operator",
 			"poddisruptionbudget.policy/postgres-operator", "role.rbac.authorization.k8s.io/postgres-operator-leader-election",
 			"validatingadmissionpolicy.admissionregistration.k8s.io/postgres-operator-deletion-protection",
-			"validatingadmissionpolicybinding.admissionregistration.k8s.io/postgres-operator-deletion-protection"} {
+			"validatingadmissionpolicybinding.admissionregistration.k8s.io/postgres-operator-deletion-protection",
+			"flowschema.flowcontrol.apiserver.k8s.io/postgres-operator-leader-election"} {
 			assert.Contains(t, r.Stdout, obj, "kubectl apply %v", args)
 		}
 	}
