@@ -27,44 +27,35 @@ const reasonPreviousClusterLeftovers = "WaitingForDeletedNamesake"
 // clash). Volumes kept by retainOnDelete have no owner and are not listed:
 // taking those over is what retainOnDelete is for.
 func (c *Cluster) leftovers(pgc *v1alpha1.PostgresCluster) ([]string, error) {
-	sel := labels.SelectorFromSet(labels.Set{ClusterLabel: pgc.Name})
+	ns, sel := pgc.Namespace, labels.SelectorFromSet(labels.Set{ClusterLabel: pgc.Name})
+	l := c.cfg.Listers
 	var objs []metav1.Object
-	pods, err := c.cfg.Listers.Pods.Pods(pgc.Namespace).List(sel)
-	if err != nil {
-		return nil, fmt.Errorf("listing pods: %w", err)
-	}
-	for _, o := range pods {
-		objs = append(objs, o)
-	}
-	pvcs, err := c.cfg.Listers.PVCs.PersistentVolumeClaims(pgc.Namespace).List(sel)
-	if err != nil {
-		return nil, fmt.Errorf("listing volumes: %w", err)
-	}
-	for _, o := range pvcs {
-		objs = append(objs, o)
-	}
-	secrets, err := c.cfg.Listers.Secrets.Secrets(pgc.Namespace).List(sel)
-	if err != nil {
-		return nil, fmt.Errorf("listing secrets: %w", err)
-	}
-	for _, o := range secrets {
-		objs = append(objs, o)
-	}
-	services, err := c.cfg.Listers.Services.Services(pgc.Namespace).List(sel)
-	if err != nil {
-		return nil, fmt.Errorf("listing services: %w", err)
-	}
-	for _, o := range services {
-		objs = append(objs, o)
-	}
-	pdbs, err := c.cfg.Listers.PDBs.PodDisruptionBudgets(pgc.Namespace).List(sel)
-	if err != nil {
-		return nil, fmt.Errorf("listing disruption budgets: %w", err)
-	}
-	for _, o := range pdbs {
-		objs = append(objs, o)
+	for _, list := range []struct {
+		what string
+		list func() ([]metav1.Object, error)
+	}{
+		{"pods", func() ([]metav1.Object, error) { return asObjects(l.Pods.Pods(ns).List(sel)) }},
+		{"volumes", func() ([]metav1.Object, error) { return asObjects(l.PVCs.PersistentVolumeClaims(ns).List(sel)) }},
+		{"secrets", func() ([]metav1.Object, error) { return asObjects(l.Secrets.Secrets(ns).List(sel)) }},
+		{"services", func() ([]metav1.Object, error) { return asObjects(l.Services.Services(ns).List(sel)) }},
+		{"disruption budgets", func() ([]metav1.Object, error) { return asObjects(l.PDBs.PodDisruptionBudgets(ns).List(sel)) }},
+	} {
+		listed, err := list.list()
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", list.what, err)
+		}
+		objs = append(objs, listed...)
 	}
 	return ownedByNamesake(pgc, objs), nil
+}
+
+// asObjects is a lister's answer as object metadata.
+func asObjects[T metav1.Object](items []T, err error) ([]metav1.Object, error) {
+	out := make([]metav1.Object, 0, len(items))
+	for _, o := range items {
+		out = append(out, o)
+	}
+	return out, err
 }
 
 // ownedByNamesake names the objects whose controller is a PostgresCluster
@@ -94,8 +85,7 @@ func (c *Cluster) waitForLeftovers(ctx context.Context, pgc *v1alpha1.PostgresCl
 	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) {
 		st.Phase = v1alpha1.PhaseCreating
 		st.ObservedGeneration = pgc.Generation
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionProgressing,
-			Status: metav1.ConditionTrue, Reason: reasonPreviousClusterLeftovers, Message: msg, ObservedGeneration: pgc.Generation})
+		cond(st, pgc, v1alpha1.ConditionProgressing)(metav1.ConditionTrue, reasonPreviousClusterLeftovers, msg) // backup_status.go
 	})
 }
 

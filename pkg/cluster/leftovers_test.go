@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -60,7 +59,7 @@ func TestNewClusterWaitsForItsDeletedNamesakesChildren(t *testing.T) {
 }
 
 func progressing(pgc *v1alpha1.PostgresCluster) *metav1.Condition {
-	return meta.FindStatusCondition(pgc.Status.Conditions, v1alpha1.ConditionProgressing)
+	return findCondition(pgc.Status.Conditions, v1alpha1.ConditionProgressing) // safety_identity_test.go
 }
 
 // writesBut lists the fixture's API writes to resources other than skip.
