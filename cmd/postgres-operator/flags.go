@@ -29,6 +29,7 @@ type options struct {
 	retryPeriod       time.Duration
 	healthAddr        string
 	metricsAddr       string
+	pprofAddr         string
 	imageTemplate     string
 	showVersion       bool
 	pgStatsInterval   time.Duration   // 0: no statistics read (stats.go)
@@ -61,6 +62,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire, and the leader to renew, the Lease.")
 	fs.StringVar(&o.healthAddr, "health-addr", ":8081", "Address serving /healthz and /readyz; empty disables it.")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "Address serving Prometheus metrics on /metrics (every replica, leading or not); empty disables them.")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "Address serving Go's profiles on /debug/pprof/, e.g. 127.0.0.1:6060 (reach it with kubectl port-forward); empty disables them.")
 	fs.StringVar(&o.imageTemplate, "postgres-image-template", cluster.DefaultImageTemplate,
 		"Image for clusters without spec.image; {version} is replaced by spec.postgresVersion.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -90,6 +92,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.metricsAddr != "" && o.metricsAddr == o.healthAddr {
 		return nil, fmt.Errorf("--metrics-addr and --health-addr must differ, both are %q", o.metricsAddr)
+	}
+	if o.pprofAddr != "" && (o.pprofAddr == o.healthAddr || o.pprofAddr == o.metricsAddr) {
+		return nil, fmt.Errorf("--pprof-addr must differ from --health-addr and --metrics-addr, got %q", o.pprofAddr)
 	}
 	if o.imageTemplate == "" {
 		return nil, fmt.Errorf("--postgres-image-template must not be empty")

@@ -44,6 +44,10 @@ func TestFlags(t *testing.T) {
 			check: func(t *testing.T, o *options) { assert.Equal(t, "127.0.0.1:9090", o.metricsAddr) }},
 		{name: "metrics and health cannot share an address", args: []string{"--metrics-addr=:8081"},
 			wantErr: "--metrics-addr and --health-addr must differ"},
+		{name: "profiles are off unless asked for", args: nil,
+			check: func(t *testing.T, o *options) { assert.Empty(t, o.pprofAddr) }},
+		{name: "profiles cannot share the metrics' address", args: []string{"--pprof-addr=:8080"},
+			wantErr: "--pprof-addr must differ"},
 		{name: "an image template", args: []string{"--postgres-image-template="}, wantErr: "--postgres-image-template must not be empty"},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,7 @@ func run(ctx context.Context, o *options) error {
 	if o.healthAddr != "" {
 		go health.serve(ctx, o.healthAddr)
 	}
+	startProfiling(ctx, o.pprofAddr) // pprof.go
 	m, actorMetrics := startMetrics(ctx, o) // metrics.go: nil when off
 	leading := func(bool) {}
 	if m != nil {
