@@ -46,7 +46,7 @@ func run(ctx context.Context, o *options) error {
 	if o.healthAddr != "" {
 		go health.serve(ctx, o.healthAddr)
 	}
-	startProfiling(ctx, o.pprofAddr) // pprof.go
+	startProfiling(ctx, o.pprofAddr)        // pprof.go
 	m, actorMetrics := startMetrics(ctx, o) // metrics.go: nil when off
 	leading := func(bool) {}
 	if m != nil {
@@ -100,7 +100,10 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	listers := map[string]cluster.Listers{}
 	var starters []func(<-chan struct{})
 	for _, ns := range namespaces {
-		inf, binf, l, start := namespaceInformers(kube, pgc, ns, o.selector)
+		inf, binf, l, start, err := namespaceInformers(kube, pgc, ns, o.selector)
+		if err != nil {
+			return err
+		}
 		informers = append(informers, inf)
 		backupInformers = append(backupInformers, binf)
 		listers[ns] = l
@@ -166,7 +169,7 @@ func countClusters(listers map[string]cluster.Listers) int {
 // backup Jobs; PostgresClusters on sel, this shard's (shard.go), in a
 // factory of their own since PostgresBackups carry no shard label. Every
 // object is stripped of what the operator never reads (transform.go).
-func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string, sel labels.Selector) (controller.NamespaceInformers, backup.Informers, cluster.Listers, func(<-chan struct{})) {
+func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns string, sel labels.Selector) (controller.NamespaceInformers, backup.Informers, cluster.Listers, func(<-chan struct{}), error) {
 	kf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0,
 		kubeinformers.WithNamespace(ns), kubeinformers.WithTransform(stripForCache),
 		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = cluster.ClusterLabel }))
@@ -191,16 +194,22 @@ func namespaceInformers(kube kubernetes.Interface, pgc versioned.Interface, ns s
 		Jobs:      kf.Batch().V1().Jobs(),
 		Pods:      inf.Pods,
 	}
-	l := cluster.Listers{
-		Clusters: inf.Clusters.Lister(),
-		Pods:     inf.Pods.Lister(),
-		PVCs:     inf.PVCs.Lister(),
-		Services: inf.Services.Lister(),
-		Secrets:  inf.Secrets.Lister(),
-		PDBs:     inf.PDBs.Lister(),
-		Backups:  binf.Backups.Lister(),
+	byCluster, err := cluster.NewClusterIndex(inf.Pods.Informer(), inf.PVCs.Informer(), inf.Secrets.Informer(),
+		inf.Services.Informer(), inf.PDBs.Informer())
+	if err != nil {
+		return inf, binf, cluster.Listers{}, nil, err
 	}
-	return inf, binf, l, func(stop <-chan struct{}) { kf.Start(stop); cf.Start(stop); pf.Start(stop) }
+	l := cluster.Listers{
+		Clusters:  inf.Clusters.Lister(),
+		Pods:      inf.Pods.Lister(),
+		PVCs:      inf.PVCs.Lister(),
+		Services:  inf.Services.Lister(),
+		Secrets:   inf.Secrets.Lister(),
+		PDBs:      inf.PDBs.Lister(),
+		Backups:   binf.Backups.Lister(),
+		ByCluster: byCluster,
+	}
+	return inf, binf, l, func(stop <-chan struct{}) { kf.Start(stop); cf.Start(stop); pf.Start(stop) }, nil
 }
 
 // runAll runs every fn until ctx is done or one of them returns; it then

@@ -60,6 +60,10 @@ func newActorFixtureAsIs(t *testing.T, pgc *v1alpha1.PostgresCluster, kubeObject
 		PDBs:     kf.Policy().V1().PodDisruptionBudgets().Lister(),
 		Nodes:    kf.Core().V1().Nodes().Lister(),
 	}
+	var err error
+	listers.ByCluster, err = NewClusterIndex(kf.Core().V1().Pods().Informer(), kf.Core().V1().PersistentVolumeClaims().Informer(),
+		kf.Core().V1().Secrets().Informer(), kf.Core().V1().Services().Informer(), kf.Policy().V1().PodDisruptionBudgets().Informer())
+	require.NoError(t, err)
 	kf.Start(ctx.Done())
 	pf.Start(ctx.Done())
 	kf.WaitForCacheSync(ctx.Done())

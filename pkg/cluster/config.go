@@ -28,6 +28,9 @@ type Listers struct {
 	Services corelisters.ServiceLister
 	Secrets  corelisters.SecretLister
 	PDBs     policylisters.PodDisruptionBudgetLister
+	// ByCluster lists a cluster's own pods, volumes, Secrets, Services and
+	// disruption budgets without scanning its namespace (index.go).
+	ByCluster ClusterIndex
 	// Backups may be nil (tests): status.backup then lists no backup.
 	Backups pglisters.PostgresBackupLister
 	// Nodes is nil when the operator may not list nodes (a namespaced

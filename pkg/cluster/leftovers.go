@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -27,35 +26,11 @@ const reasonPreviousClusterLeftovers = "WaitingForDeletedNamesake"
 // clash). Volumes kept by retainOnDelete have no owner and are not listed:
 // taking those over is what retainOnDelete is for.
 func (c *Cluster) leftovers(pgc *v1alpha1.PostgresCluster) ([]string, error) {
-	ns, sel := pgc.Namespace, labels.SelectorFromSet(labels.Set{ClusterLabel: pgc.Name})
-	l := c.cfg.Listers
-	var objs []metav1.Object
-	for _, list := range []struct {
-		what string
-		list func() ([]metav1.Object, error)
-	}{
-		{"pods", func() ([]metav1.Object, error) { return asObjects(l.Pods.Pods(ns).List(sel)) }},
-		{"volumes", func() ([]metav1.Object, error) { return asObjects(l.PVCs.PersistentVolumeClaims(ns).List(sel)) }},
-		{"secrets", func() ([]metav1.Object, error) { return asObjects(l.Secrets.Secrets(ns).List(sel)) }},
-		{"services", func() ([]metav1.Object, error) { return asObjects(l.Services.Services(ns).List(sel)) }},
-		{"disruption budgets", func() ([]metav1.Object, error) { return asObjects(l.PDBs.PodDisruptionBudgets(ns).List(sel)) }},
-	} {
-		listed, err := list.list()
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", list.what, err)
-		}
-		objs = append(objs, listed...)
+	objs, err := c.cfg.Listers.ByCluster.childrenOf(pgc.Namespace, pgc.Name) // index.go
+	if err != nil {
+		return nil, fmt.Errorf("listing the cluster's objects: %w", err)
 	}
 	return ownedByNamesake(pgc, objs), nil
-}
-
-// asObjects is a lister's answer as object metadata.
-func asObjects[T metav1.Object](items []T, err error) ([]metav1.Object, error) {
-	out := make([]metav1.Object, 0, len(items))
-	for _, o := range items {
-		out = append(out, o)
-	}
-	return out, err
 }
 
 // ownedByNamesake names the objects whose controller is a PostgresCluster

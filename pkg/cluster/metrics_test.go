@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	testingclock "k8s.io/utils/clock/testing"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -239,13 +239,13 @@ func TestMetricsForgetAStoppedCluster(t *testing.T) {
 	panicking := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)))
 	pm := &recordingMetrics{}
 	panicking.c.cfg.Metrics = pm
-	panicking.c.cfg.Listers.Pods = panickingPods{}
+	panicking.c.cfg.Listers.ByCluster.pods = panickingIndexer{}
 	assert.Panics(t, func() { panicking.c.Run(panicking.ctx) })
 	assert.Equal(t, []string{PassPanic}, pm.passes)
 	assert.Empty(t, pm.forgotten)
 }
 
-// panickingPods panics where the actor's own goroutine reads it.
-type panickingPods struct{ corelisters.PodLister }
+// panickingIndexer panics where the actor's own goroutine reads it.
+type panickingIndexer struct{ cache.Indexer }
 
-func (panickingPods) Pods(string) corelisters.PodNamespaceLister { panic("boom") }
+func (panickingIndexer) ByIndex(string, string) ([]any, error) { panic("boom") }

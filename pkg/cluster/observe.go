@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/postgres"
@@ -84,12 +83,11 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 
 // listMembers joins pods and volumes by member name.
 func (c *Cluster) listMembers(pgc *v1alpha1.PostgresCluster) (members, error) {
-	sel := labels.SelectorFromSet(labels.Set{ClusterLabel: pgc.Name})
-	pods, err := c.cfg.Listers.Pods.Pods(pgc.Namespace).List(sel)
+	pods, err := c.cfg.Listers.ByCluster.podsOf(pgc.Namespace, pgc.Name) // index.go
 	if err != nil {
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
-	pvcs, err := c.cfg.Listers.PVCs.PersistentVolumeClaims(pgc.Namespace).List(sel)
+	pvcs, err := c.cfg.Listers.ByCluster.pvcsOf(pgc.Namespace, pgc.Name)
 	if err != nil {
 		return nil, fmt.Errorf("listing volumes: %w", err)
 	}

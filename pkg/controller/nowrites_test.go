@@ -131,6 +131,10 @@ func withRealRunners(f *fixture, db postgres.Client) {
 		Secrets:  kf.Core().V1().Secrets().Lister(),
 		PDBs:     kf.Policy().V1().PodDisruptionBudgets().Lister(),
 	}
+	var err error
+	listers.ByCluster, err = cluster.NewClusterIndex(kf.Core().V1().Pods().Informer(), kf.Core().V1().PersistentVolumeClaims().Informer(),
+		kf.Core().V1().Secrets().Informer(), kf.Core().V1().Services().Informer(), kf.Policy().V1().PodDisruptionBudgets().Informer())
+	require.NoError(f.t, err)
 	f.ctrl.newRunner = func(key cache.ObjectName, pgc *v1alpha1.PostgresCluster, report func(error)) Runner {
 		cfg := &cluster.Config{Kube: f.kube, Client: f.pg, Listers: listers, Postgres: db,
 			Recorder: &record.FakeRecorder{}, ReconcileInterval: 20 * time.Millisecond, Heartbeat: noHeartbeat}
