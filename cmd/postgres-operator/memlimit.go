@@ -11,9 +11,14 @@ import (
 )
 
 // memoryLimitShare is the part of the container's memory limit the Go
-// heap may use before the collector works harder; the rest is for stacks,
-// buffers and the runtime's own use.
-const memoryLimitShare = 0.85
+// runtime may use before the collector works harder; the rest is for the
+// binary's mapped pages, the C side and the bursts that go past a soft
+// limit (Go caps the collector at half the CPU, so a restart's first passes
+// can overshoot). At 85 % an idle 1,000-cluster fleet kept the operator at
+// 232 MiB RSS of its 256: the heap sits at the soft limit, whatever is live
+// (117 MiB). At 70 % the collector runs more often, which costs a few
+// hundredths of a core at that fleet, for 40 MiB less.
+const memoryLimitShare = 0.70
 
 // cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
