@@ -175,3 +175,16 @@ func TestFleetPlanSimulatesSizeOne(t *testing.T) {
 		t.Errorf("real members: %d, want 6 (two clusters of three)", got)
 	}
 }
+
+func TestParseActionLine(t *testing.T) {
+	ref := time.Date(2026, 12, 3, 7, 0, 0, 0, time.UTC)
+	line := `I1203 07:08:01.512345       1 apply.go:66] "Action applied" cluster="bench-fleet-x/c0001" action="ApplyParameters" member="c0001-1" reason="applying parameters on c0001-1"`
+	at, cluster, ok := parseActionLine(line, ref)
+	want := time.Date(2026, 12, 3, 7, 8, 1, 512345000, time.UTC)
+	if !ok || cluster != "bench-fleet-x/c0001" || !at.Equal(want) {
+		t.Fatalf("got %v %q %v; want %v bench-fleet-x/c0001 true", at, cluster, ok, want)
+	}
+	if _, _, ok := parseActionLine(`I1203 07:08:01.512345       1 apply.go:66] "Action applied" cluster="a/b" action="Promote"`, ref); ok {
+		t.Fatal("another action was read as ApplyParameters")
+	}
+}
