@@ -58,12 +58,8 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	// on that, not on the object the pass started from.
 	pgc = c.freshest(pgc)
 	want := computeStatus(pgc, obs, act, actErr)
-	c.observeMetrics(pgc, obs, &want)        // metrics.go
-	c.collectStats(ctx, obs)                 // stats.go: off the pass
-	if c.holdStatus(pgc, obs, act, actErr) { // status_hold.go
-		logger.V(3).Info("Status held: a ready member's probe failed within the unreachable grace")
-		return progressed, nil
-	}
+	c.observeMetrics(pgc, obs, &want) // metrics.go
+	c.collectStats(ctx, obs)          // stats.go: off the pass
 	if err := c.updateStatus(ctx, pgc, want); err != nil {
 		return progressed, err
 	}
