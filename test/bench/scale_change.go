@@ -30,13 +30,29 @@ import (
 const changeTimeout = 30 * time.Second // a sample without an action by then is missed
 
 type specChanges struct {
-	clusters, atOnce   int
-	idle, busy         durations // patch sent → first action
-	opIdle, opBusy     durations // change delivered to watches → first action's Event
-	logIdle, logBusy   durations // change delivered to watches → first action in the operator's log
-	idleMiss, busyMiss int
-	logIdleMiss        int // no action in the log (nor Event), or the log unread
-	logBusyMiss        int
+	clusters, atOnce int
+	idle, busy       changeCase
+}
+
+// changeCase gathers one case's samples (one at a time, or 10% at once).
+type changeCase struct {
+	total    durations // patch sent → first action's Event
+	operator durations // change delivered to watches → first action's Event
+	logged   durations // change delivered to watches → first action in the operator's log
+	miss     int       // no Event
+	logMiss  int       // no action in the log (nor Event), or the log unread
+}
+
+func (c *changeCase) add(d changeSample) {
+	c.total.add(d.total)
+	c.operator.add(d.operator)
+	c.logged.add(d.logged)
+	if d.total < 0 {
+		c.miss++
+	}
+	if d.logged < 0 {
+		c.logMiss++
+	}
 }
 
 // changeSample is one change's measures, -1 when missing: from the patch
@@ -68,30 +84,13 @@ func (e *env) runSpecChanges(ctx context.Context, ns string, plan []fleetCluster
 	}
 	logf("scale: spec change → first action, %d samples one at a time", n)
 	for range n {
-		d := e.changeAtOnce(ctx, ns, take(1), w, specs)[0]
-		r.idle.add(d.total)
-		r.opIdle.add(d.operator)
-		r.logIdle.add(d.logged)
-		if d.logged < 0 {
-			r.logIdleMiss++
-		}
-		if d.total < 0 {
-			r.idleMiss++
-		}
+		r.idle.add(e.changeAtOnce(ctx, ns, take(1), w, specs)[0])
 		sleep(ctx, time.Second) // the cluster's passes after its action, so the next sample starts from idle
 	}
 	logf("scale: spec change → first action, %d clusters at once", r.atOnce)
 	for done := 0; done < n; done += r.atOnce {
 		for _, d := range e.changeAtOnce(ctx, ns, take(r.atOnce), w, specs) {
-			r.busy.add(d.total)
-			r.opBusy.add(d.operator)
-			r.logBusy.add(d.logged)
-			if d.logged < 0 {
-				r.logBusyMiss++
-			}
-			if d.total < 0 {
-				r.busyMiss++
-			}
+			r.busy.add(d)
 		}
 		sleep(ctx, 2*time.Second)
 	}
@@ -291,12 +290,12 @@ func (r *specChanges) table() *table {
 		t.add(what, fmt.Sprintf("%d/%d", len(d), len(d)+miss), secs(d.median()), cell, secs(d.max()), g)
 	}
 	busy := fmt.Sprintf("%d clusters (10%%) changed at the same moment", r.atOnce)
-	row("one cluster changed, the rest of the fleet idle", r.logIdle, r.logIdleMiss, true)
-	row(busy, r.logBusy, r.logBusyMiss, true)
-	row("  idle, to the action's Event", r.opIdle, r.idleMiss, false)
-	row("  10%, to the actions' Events", r.opBusy, r.busyMiss, false)
-	row("  idle, from the patch sent to the Event", r.idle, r.idleMiss, false)
-	row("  10%, from the patches sent to the Events", r.busy, r.busyMiss, false)
+	row("one cluster changed, the rest of the fleet idle", r.idle.logged, r.idle.logMiss, true)
+	row(busy, r.busy.logged, r.busy.logMiss, true)
+	row("  idle, to the action's Event", r.idle.operator, r.idle.miss, false)
+	row("  10%, to the actions' Events", r.busy.operator, r.busy.miss, false)
+	row("  idle, from the patch sent to the Event", r.idle.total, r.idle.miss, false)
+	row("  10%, from the patches sent to the Events", r.busy.total, r.busy.miss, false)
 	t.note("change: a merge patch of spec.parameters.work_mem (reloadable), each sample on another cluster, size-1 ones first.")
 	t.note("first action: ApplyParameters (ALTER SYSTEM and reload done on the first member), as the leading operator logs it")
 	t.note("  (microseconds, the same machine's clock); the Event rows time its Event's arrival at the bench's watch instead,")
