@@ -65,7 +65,8 @@ leftover_processes() {
 	local f cmd
 	grep -lsaF -- "$LC_DIR/" /proc/[0-9]*/cmdline | while read -r f; do
 		cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
-		[ "${cmd%% *}" = grep ] && continue # this very search
+		# this very search, alive or already a zombie (empty command line)
+		[ -z "$cmd" ] || [ "${cmd%% *}" = grep ] && continue
 		f=${f#/proc/}
 		printf '%s ' "${f%/cmdline}"
 	done || true # grep finds nothing: the usual case

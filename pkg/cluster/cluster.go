@@ -38,6 +38,8 @@ type Cluster struct {
 	failing bool              // the last pass returned an error
 	applied map[string]string // SQL changes already made, to skip repeating them
 	quick   int               // passes run back to back without waiting
+	// firstPass is when this actor's first pass began (status_hold.go).
+	firstPass time.Time
 	// expectations are the actor's own creations and deletions not yet
 	// seen by the listers.
 	expectations expectations

@@ -17,6 +17,9 @@ import (
 func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) (bool, error) {
 	pgc = c.freshest(pgc)
 	logger := klog.FromContext(ctx)
+	if c.firstPass.IsZero() {
+		c.firstPass = c.cfg.Clock.Now() // status_hold.go
+	}
 	if pending := c.expectations.pending(c.cfg.Clock.Now(), c.cfg.Listers, pgc.Namespace); pending != "" {
 		// The informer caches have not seen our last change yet: planning on
 		// them would repeat it.
@@ -58,8 +61,12 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	// on that, not on the object the pass started from.
 	pgc = c.freshest(pgc)
 	want := computeStatus(pgc, obs, act, actErr)
-	c.observeMetrics(pgc, obs, &want) // metrics.go
-	c.collectStats(ctx, obs)          // stats.go: off the pass
+	c.observeMetrics(pgc, obs, &want)        // metrics.go
+	c.collectStats(ctx, obs)                 // stats.go: off the pass
+	if c.holdStatus(pgc, obs, act, actErr) { // status_hold.go
+		logger.V(3).Info("Status held: a new actor's probe failed within the unreachable grace")
+		return progressed, nil
+	}
 	if err := c.updateStatus(ctx, pgc, want); err != nil {
 		return progressed, err
 	}

@@ -1,0 +1,58 @@
+package cluster
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	dbfake "postgres-operator.dev/postgres-operator/pkg/postgres/fake"
+)
+
+// A new actor (a new leader's) whose first probe of a ready replica fails
+// keeps the replica's Ready in status through the unreachable grace, so a
+// probe timeout on a loaded node writes nothing; once the grace is over
+// the status says it.
+func TestNewActorHoldsStatusThroughTheUnreachableGrace(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2), onTimeline(1))
+	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
+	w.settle()
+	require.Equal(t, []string{"demo-1", "demo-2"}, w.current().Status.Members.Ready)
+	w.c.firstPass = time.Now() // however long settling took
+
+	w.db.Update(memberIP(2), func(s *dbfake.Server) { s.Down = true })
+	w.log.reset()
+	w.pass()
+	w.pass()
+	assert.Empty(t, w.statusWrites(), "within the grace")
+	assert.Equal(t, []string{"demo-1", "demo-2"}, w.current().Status.Members.Ready)
+
+	w.c.unreachableSince["demo-2"] = time.Now().Add(-unreachableGrace)
+	w.pass()
+	require.Len(t, w.statusWrites(), 1, "the grace is over")
+	assert.Equal(t, []string{"demo-2"}, w.current().Status.Members.Unready)
+
+	// Already reported: a member unready in status is not held again.
+	w.c.unreachableSince["demo-2"] = time.Now()
+	w.log.reset()
+	w.db.Update(memberIP(2), func(s *dbfake.Server) { s.Down = false })
+	w.pass()
+	assert.Len(t, w.statusWrites(), 1, "back: reported at once")
+	assert.Equal(t, []string{"demo-1", "demo-2"}, w.current().Status.Members.Ready)
+}
+
+// An actor that has run past the grace reports a failed probe at once:
+// its status writes wake it for the passes a failover's clocks count on.
+func TestOldActorReportsAFailedProbeAtOnce(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2), onTimeline(1))
+	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
+	w.settle()
+	w.c.firstPass = time.Now().Add(-unreachableGrace)
+
+	w.db.Update(memberIP(2), func(s *dbfake.Server) { s.Down = true })
+	w.log.reset()
+	w.pass()
+	require.Len(t, w.statusWrites(), 1)
+	assert.Equal(t, []string{"demo-2"}, w.current().Status.Members.Unready)
+}
