@@ -80,14 +80,18 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 	if c.written == nil || c.written.UID != pgc.UID {
 		return pgc
 	}
-	out := pgc.DeepCopy()
 	seen, err1 := strconv.ParseUint(pgc.ResourceVersion, 10, 64)
 	mine, err2 := strconv.ParseUint(c.written.ResourceVersion, 10, 64)
 	if err1 == nil && err2 == nil && mine > seen {
+		out := pgc.DeepCopy()
 		out.Status = *c.written.Status.DeepCopy()
 		return out
 	}
 	// Whatever the versions say, what the actor recorded never goes back.
+	if (pgc.Status.Initialized || !c.written.Status.Initialized) && pgc.Status.LastOrdinal >= c.written.Status.LastOrdinal {
+		return pgc // the usual pass: no copy of the whole object
+	}
+	out := pgc.DeepCopy()
 	out.Status.Initialized = out.Status.Initialized || c.written.Status.Initialized
 	out.Status.LastOrdinal = max(out.Status.LastOrdinal, c.written.Status.LastOrdinal)
 	return out

@@ -44,7 +44,7 @@ func (c *Cluster) writeStatus(ctx context.Context, pgc *v1alpha1.PostgresCluster
 		mutate(&current.Status)
 		updated, err := api.UpdateStatus(ctx, current, metav1.UpdateOptions{})
 		if err == nil {
-			c.written = updated
+			c.written = writtenStatus(updated)
 			return nil
 		}
 		fresh, getErr := api.Get(ctx, pgc.Name, metav1.GetOptions{})
@@ -245,4 +245,13 @@ func housekeeping(k actionKind) bool {
 func progressingFor(st *v1alpha1.PostgresClusterStatus, gen int64) bool {
 	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionProgressing)
 	return c != nil && c.ObservedGeneration == gen
+}
+
+// writtenStatus keeps of a written object what freshest reads: its
+// identity, version and status, not a second copy of the spec per actor.
+func writtenStatus(o *v1alpha1.PostgresCluster) *v1alpha1.PostgresCluster {
+	return &v1alpha1.PostgresCluster{
+		ObjectMeta: metav1.ObjectMeta{UID: o.UID, ResourceVersion: o.ResourceVersion},
+		Status:     o.Status,
+	}
 }
