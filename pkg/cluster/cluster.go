@@ -38,8 +38,8 @@ type Cluster struct {
 	failing bool              // the last pass returned an error
 	applied map[string]string // SQL changes already made, to skip repeating them
 	quick   int               // passes run back to back without waiting
-	// firstPass is when this actor's first pass began (status_hold.go).
-	firstPass time.Time
+	// heard: members whose PostgreSQL has answered this actor (status_hold.go).
+	heard map[string]bool
 	// expectations are the actor's own creations and deletions not yet
 	// seen by the listers.
 	expectations expectations
@@ -96,6 +96,7 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 		applied: map[string]string{},
 
 		unreachableSince: map[string]time.Time{},
+		heard:            map[string]bool{},
 		lostSince:        map[string]time.Time{},
 		lastAlive:        map[string]time.Time{},
 		restarts:         map[string]int{},

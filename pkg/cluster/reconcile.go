@@ -17,9 +17,6 @@ import (
 func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) (bool, error) {
 	pgc = c.freshest(pgc)
 	logger := klog.FromContext(ctx)
-	if c.firstPass.IsZero() {
-		c.firstPass = c.cfg.Clock.Now() // status_hold.go
-	}
 	if pending := c.expectations.pending(c.cfg.Clock.Now(), c.cfg.Listers, pgc.Namespace); pending != "" {
 		// The informer caches have not seen our last change yet: planning on
 		// them would repeat it.
@@ -163,6 +160,9 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 			}
 		} else {
 			delete(c.notStreamingSince, m.name)
+		}
+		if m.db != nil {
+			c.heard[m.name] = true // status_hold.go
 		}
 		if m.dbErr != nil && postgres.IsUnreachable(m.dbErr) {
 			if c.unreachableSince[m.name].IsZero() {

@@ -9,20 +9,21 @@ import (
 )
 
 // holdStatus reports whether this pass leaves the stored status as it is,
-// for a new actor only: its first probes run with no pooled connection,
-// often on a loaded node (a new leader starts a thousand actors at once),
-// and one that times out is not news yet. Reporting it flipped Ready off
-// and on again, two status writes per cluster: 630 writes in a
-// 1,000-cluster operator restart.
+// for members this actor has never heard from: a new actor's first probes
+// run with no pooled connection, often on a loaded node (a new leader
+// starts a thousand actors at once), and one that times out contradicts
+// the previous leader's word with nothing of its own yet. Reporting it
+// flipped Ready off and on again, two status writes per cluster: 630
+// writes in a 1,000-cluster operator restart.
 //
 // It holds only while nothing is being done, no safety notice is up, and
 // every member whose probe failed is one the status calls Ready, whose pod
 // is still ready, which has been unreachable for less than
 // unreachableGrace (failover waits out the same grace, failover.go), and
-// whose silence began within that grace of the actor's first pass. An
-// actor that has run longer reports at once: its passes during an outage
-// feed the failover's clocks (a status write wakes it again), and a hold
-// there put the fence of a cut-off primary past its lease.
+// which has never answered this actor. A member that has answered is
+// reported at once when it stops: the actor's passes during an outage feed
+// the failover's clocks (a status write wakes it again), and holding there
+// put the fence of a cut-off primary past its lease.
 func (c *Cluster) holdStatus(pgc *v1alpha1.PostgresCluster, obs *observation, act action, actErr error) bool {
 	if actErr != nil || (act.kind != actNone && act.kind != actWait) || len(act.notices) > 0 ||
 		pgc.Generation != pgc.Status.ObservedGeneration {
@@ -52,8 +53,7 @@ func (c *Cluster) holdStatus(pgc *v1alpha1.PostgresCluster, obs *observation, ac
 func (c *Cluster) heldFor(pgc *v1alpha1.PostgresCluster, m *member, now time.Time) (time.Duration, bool) {
 	since := c.unreachableSince[m.name]
 	if !postgres.IsUnreachable(m.dbErr) || since.IsZero() || !m.podReady() ||
-		!slices.Contains(pgc.Status.Members.Ready, m.name) ||
-		since.Sub(c.firstPass) >= unreachableGrace {
+		!slices.Contains(pgc.Status.Members.Ready, m.name) || c.heard[m.name] {
 		return 0, false
 	}
 	rest := since.Add(unreachableGrace).Sub(now)

@@ -19,7 +19,7 @@ func TestNewActorHoldsStatusThroughTheUnreachableGrace(t *testing.T) {
 	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
 	w.settle()
 	require.Equal(t, []string{"demo-1", "demo-2"}, w.current().Status.Members.Ready)
-	w.c.firstPass = time.Now() // however long settling took
+	w.c.heard = map[string]bool{} // as a new leader's actor
 
 	w.db.Update(memberIP(2), func(s *dbfake.Server) { s.Down = true })
 	w.log.reset()
@@ -42,13 +42,14 @@ func TestNewActorHoldsStatusThroughTheUnreachableGrace(t *testing.T) {
 	assert.Equal(t, []string{"demo-1", "demo-2"}, w.current().Status.Members.Ready)
 }
 
-// An actor that has run past the grace reports a failed probe at once:
-// its status writes wake it for the passes a failover's clocks count on.
+// A member that has answered this actor is reported at once when its
+// probe fails: the status write wakes the actor for the passes a
+// failover's clocks count on.
 func TestOldActorReportsAFailedProbeAtOnce(t *testing.T) {
 	pgc := testCluster(2, initialized("demo-1", 2), onTimeline(1))
 	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
 	w.settle()
-	w.c.firstPass = time.Now().Add(-unreachableGrace)
+	require.True(t, w.c.heard["demo-2"])
 
 	w.db.Update(memberIP(2), func(s *dbfake.Server) { s.Down = true })
 	w.log.reset()
