@@ -39,6 +39,8 @@ source "$LIB/cluster-down.sh"
 source "$LIB/cluster-status.sh"
 # shellcheck source=SCRIPTDIR/lib/cluster-nodes.sh
 source "$LIB/cluster-nodes.sh"
+# shellcheck source=SCRIPTDIR/lib/sim.sh
+source "$LIB/sim.sh"
 
 usage() {
 	sed -n '6,12s/^#   //p' "${BASH_SOURCE[0]}" >&2

@@ -7,6 +7,7 @@ cluster_down() {
 	need_root
 	mkdir -p "$LC_RUN"
 	local c
+	! sim_running || sim_down # hack/sim.sh's nodes and processes ride on this cluster
 	nodes_down # extra nodes first, while the API server can still hear about their pods
 	rm -f "$LC_RUN/nodes" # the next `up` makes one node unless told otherwise
 	stop_proc kubelet

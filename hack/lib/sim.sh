@@ -164,6 +164,11 @@ sim_down() {
 	say "simulation removed"
 }
 
+# sim_running: any part of the simulation is up.
+sim_running() {
+	proc_pid pgsim >/dev/null || proc_pid kwok >/dev/null || ip netns list 2>/dev/null | grep -qw "$SIM_NS"
+}
+
 sim_status() {
 	local c
 	for c in pgsim kwok; do
