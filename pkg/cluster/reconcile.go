@@ -61,7 +61,7 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 	c.observeMetrics(pgc, obs, &want)        // metrics.go
 	c.collectStats(ctx, obs)                 // stats.go: off the pass
 	if c.holdStatus(pgc, obs, act, actErr) { // status_hold.go
-		logger.V(3).Info("Status held: a new actor's probe failed within the unreachable grace")
+		logger.V(3).Info("Status held: a member this actor has never heard from failed its probe within the unreachable grace")
 		return progressed, nil
 	}
 	if err := c.updateStatus(ctx, pgc, want); err != nil {
