@@ -172,6 +172,11 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 			delete(c.unreachableSince, m.name)
 		}
 	}
+	for name := range c.heard {
+		if obs.members.byName(name) == nil {
+			delete(c.heard, name) // scaled away: one created again is new to this actor
+		}
+	}
 	p := obs.members.live().primary()
 	for name := range c.lostSince {
 		if p == nil || p.name != name {

@@ -57,3 +57,15 @@ func TestOldActorReportsAFailedProbeAtOnce(t *testing.T) {
 	require.Len(t, w.statusWrites(), 1)
 	assert.Equal(t, []string{"demo-2"}, w.current().Status.Members.Unready)
 }
+
+// A member scaled away is forgotten: created again later, it is new to
+// the actor and held like any member it has never heard from.
+func TestScaledAwayMemberIsForgotten(t *testing.T) {
+	pgc := testCluster(1, initialized("demo-1", 2), onTimeline(1))
+	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
+	w.c.heard["demo-2"] = true
+	w.pass() // removes demo-2
+	w.kubeletRemoves("demo-2")
+	w.pass() // no longer observes it
+	assert.Equal(t, map[string]bool{"demo-1": true}, w.c.heard)
+}

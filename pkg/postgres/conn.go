@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"time"
-
-	"github.com/lib/pq"
 )
 
 // Timeouts bound every call so that a dead or hung member costs a reconcile
@@ -54,7 +52,7 @@ func NewWithTimeouts(t Timeouts) Client {
 	if t.Reuse == 0 {
 		t.Reuse = DefaultTimeouts.Reuse
 	}
-	return &client{timeouts: t, pool: newPool(t.Reuse)}
+	return &client{timeouts: t, pool: newPool(t.Reuse), opener: newOpener()}
 }
 
 // client holds its timeouts and the idle connections kept for reuse;
@@ -62,6 +60,7 @@ func NewWithTimeouts(t Timeouts) Client {
 type client struct {
 	timeouts Timeouts
 	pool     *pool
+	opener   *sql.DB // opener.go
 }
 
 // withConn runs fn on a connection to ep: the one kept from the last call
@@ -123,17 +122,11 @@ func (c *client) run(ctx context.Context, ep Endpoint, budget time.Duration, reu
 
 // open connects anew.
 func (c *client) open(ctx context.Context, dsn string) (*pooledConn, error) {
-	connector, err := pq.NewConnector(dsn)
-	if err != nil {
-		return nil, err
-	}
 	sock := &socketDialer{userTimeout: c.timeouts.Connect}
-	connector.Dialer(sock)
-	db := sql.OpenDB(connector)
-	conn, err := db.Conn(ctx)
+	req := &openRequest{dsn: dsn, sock: sock}
+	conn, err := c.opener.Conn(context.WithValue(ctx, openRequestKey{}, req))
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
-	return &pooledConn{db: db, conn: conn, sock: sock, opened: time.Now()}, nil
+	return &pooledConn{conn: conn, sock: sock, opened: time.Now()}, nil
 }

@@ -41,8 +41,7 @@ type pool struct {
 }
 
 type pooledConn struct {
-	db     *sql.DB
-	conn   *sql.Conn
+	conn   *sql.Conn // opened through the client's shared sql.DB (opener.go)
 	sock   *socketDialer
 	opened time.Time
 }
@@ -122,6 +121,5 @@ func closeAll(pcs []*pooledConn) {
 }
 
 func (pc *pooledConn) close() {
-	_ = pc.conn.Close()
-	_ = pc.db.Close()
+	_ = pc.conn.Close() // and so the driver's connection: the sql.DB keeps none
 }
