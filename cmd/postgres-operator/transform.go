@@ -22,8 +22,10 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 //     would erase the annotation from the stored object. Every other write
 //     is a patch, a create or a status update.
 //   - the command and args of a Pod's containers: member.sh, 20 KB in every
-//     member pod, and the backup Job's script. No code reads them from a
-//     cached pod; TestNothingReadsACommandOrArgs keeps it so.
+//     member pod, and the backup Job's script; and the commands of their
+//     exec probes (the fence probe's script and query, 3 KB a pod). No code
+//     reads them from a cached pod; TestNothingReadsACommandOrArgs keeps it
+//     so.
 //
 // Labels, the other annotations, owner references, the rest of the spec
 // (volumes, images, env, node) and the status stay as they are.
@@ -51,7 +53,13 @@ func stripForCache(obj any) (any, error) {
 
 func stripCommands(containers []corev1.Container) {
 	for i := range containers {
-		containers[i].Command, containers[i].Args = nil, nil
+		c := &containers[i]
+		c.Command, c.Args = nil, nil
+		for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+			if p != nil && p.Exec != nil {
+				p.Exec.Command = nil
+			}
+		}
 	}
 }
 

@@ -54,6 +54,12 @@ func memberPod() *corev1.Pod {
 				Env:          []corev1.EnvVar{{Name: "BOOTSTRAP_PARAMETERS", Value: "work_mem = '4MB'"}},
 				Resources:    corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
 				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/postgresql/data"}},
+				ReadinessProbe: &corev1.Probe{PeriodSeconds: 2, ProbeHandler: corev1.ProbeHandler{
+					Exec: &corev1.ExecAction{Command: []string{"pg_isready"}}}},
+				LivenessProbe: &corev1.Probe{PeriodSeconds: 5, ProbeHandler: corev1.ProbeHandler{
+					Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", "fence script, 3 KB"}}}},
+				StartupProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+					TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(5432)}}},
 			}},
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "demo-1-data"}}}},
@@ -68,12 +74,15 @@ func memberPod() *corev1.Pod {
 }
 
 // A pod keeps everything the operator reads (labels, annotations, owner,
-// node, volumes, images, env, resources, status); it loses its managed
-// fields, the last-applied copy and its containers' command and args.
+// node, volumes, images, env, resources, probes' timing, status); it loses
+// its managed fields, the last-applied copy, its containers' command and
+// args and its exec probes' commands.
 func TestStripForCacheKeepsWhatTheOperatorReads(t *testing.T) {
 	want := memberPod()
 	want.ObjectMeta = stripped(want.ObjectMeta)
 	want.Spec.Containers[0].Command, want.Spec.Containers[0].Args = nil, nil
+	want.Spec.Containers[0].ReadinessProbe.Exec.Command = nil
+	want.Spec.Containers[0].LivenessProbe.Exec.Command = nil
 
 	got, err := stripForCache(memberPod())
 	require.NoError(t, err)

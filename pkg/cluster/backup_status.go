@@ -76,8 +76,8 @@ func (c *Cluster) observeBackups(ctx context.Context, pgc *v1alpha1.PostgresClus
 func setBackupStatus(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresCluster, obs *observation) {
 	if pgc.Spec.Backup == nil {
 		st.Backup = nil
-		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionContinuousArchiving)
-		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionBackupsHealthy)
+		removeCondition(&st.Conditions, v1alpha1.ConditionContinuousArchiving)
+		removeCondition(&st.Conditions, v1alpha1.ConditionBackupsHealthy)
 		return
 	}
 	if st.Backup == nil {

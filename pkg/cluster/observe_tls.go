@@ -85,8 +85,8 @@ func (c *Cluster) observeCA(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 		return nil
 	}
 	t.ca = ca
-	if cert, err := pki.ParseCert(ca.Cert); err == nil {
-		t.caExpiry = cert.NotAfter
+	if expiry, ok := c.certs.expiry("ca", ca.Cert); ok {
+		t.caExpiry = expiry
 	}
 	return nil
 }
@@ -127,7 +127,7 @@ func (c *Cluster) observeServerCert(ctx context.Context, pgc *v1alpha1.PostgresC
 		switch {
 		case err != nil:
 			t.renewServer = "replacing the server certificate: " + err.Error()
-		case pki.DueForRenewal(pair.Cert, now):
+		case c.certs.dueForRenewal("server", pair.Cert, now):
 			t.renewServer = fmt.Sprintf("renewing the server certificate, which expires at %s", expiry.UTC().Format(time.RFC3339))
 		case !bytes.Equal(s.Data[caCertKey], t.ca.Cert):
 			t.renewServer = "updating the CA in Secret " + s.Name
@@ -148,7 +148,7 @@ func (c *Cluster) clientCertProblem(t *tlsObs, now time.Time) string {
 	switch {
 	case err != nil:
 		return "replacing the superuser's client certificate: " + err.Error()
-	case pki.DueForRenewal(pair.Cert, now):
+	case c.certs.dueForRenewal("client", pair.Cert, now):
 		return fmt.Sprintf("renewing the superuser's client certificate, which expires at %s", expiry.UTC().Format(time.RFC3339))
 	case !bytes.Equal(s.Data[caCertKey], t.serverBundle) || !bytes.Equal(s.Data[clientCACertKey], t.ca.Cert):
 		return "updating the CAs in Secret " + s.Name

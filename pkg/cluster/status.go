@@ -222,7 +222,7 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 	if pgc.Spec.Paused {
 		set(v1alpha1.ConditionPaused, true, "Paused", "spec.paused is true: the operator makes no changes")
 	} else {
-		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionPaused)
+		removeCondition(&st.Conditions, v1alpha1.ConditionPaused)
 	}
 	switch {
 	case act.kind == actFail:
@@ -230,7 +230,7 @@ func setConditions(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresClu
 	case act.failure != "":
 		set(v1alpha1.ConditionFailed, true, act.failure, act.reason)
 	default:
-		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionFailed)
+		removeCondition(&st.Conditions, v1alpha1.ConditionFailed)
 	}
 }
 

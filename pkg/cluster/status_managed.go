@@ -131,7 +131,7 @@ func setInSync(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresCluster
 func setInitSQLStatus(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.PostgresCluster, m *managedObs) {
 	scripts := pgc.Spec.InitSQL()
 	if len(scripts) == 0 {
-		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionInitSQLApplied)
+		removeCondition(&st.Conditions, v1alpha1.ConditionInitSQLApplied)
 		return
 	}
 	n := m.applied(pgc)

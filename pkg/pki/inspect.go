@@ -84,10 +84,18 @@ func Check(p Pair, caBundle []byte, names []string, usage x509.ExtKeyUsage, now 
 // that the renewed one reaches every member (the kubelet refreshes mounted
 // Secrets within about a minute) long before this one expires.
 func DueForRenewal(certPEM []byte, now time.Time) bool {
+	renewAt, _, err := RenewalTimes(certPEM)
+	return err != nil || now.After(renewAt)
+}
+
+// RenewalTimes are when the certificate becomes due for renewal (a third
+// of its life left) and when it expires: what DueForRenewal decides on,
+// for callers that keep them instead of parsing the certificate again.
+func RenewalTimes(certPEM []byte) (renewAt, expiry time.Time, err error) {
 	cert, err := ParseCert(certPEM)
 	if err != nil {
-		return true
+		return time.Time{}, time.Time{}, err
 	}
 	life := cert.NotAfter.Sub(cert.NotBefore.Add(backdate))
-	return cert.NotAfter.Sub(now) < life/3
+	return cert.NotAfter.Add(-life / 3), cert.NotAfter, nil
 }

@@ -94,24 +94,25 @@ func (c *client) call(ctx context.Context, ep Endpoint, op string, budget time.D
 }
 
 func (c *client) run(ctx context.Context, ep Endpoint, budget time.Duration, reuse bool, fn func(context.Context, *sql.Conn) error) error {
-	dsn := ep.dsn(c.timeouts.Connect, budget)
-	key := poolKey(dsn)
+	key, dsn := connString(ep, c.timeouts.Connect, budget)
 	var pc *pooledConn
 	if reuse {
 		pc = c.pool.take(key)
 	}
+	var err error
 	if pc == nil {
-		var err error
-		if pc, err = c.open(ctx, dsn); err != nil {
-			return err
-		}
+		pc, err = c.open(ctx, dsn.String())
+	}
+	dsnBuffers.Put(dsn)
+	if err != nil {
+		return err
 	}
 	// Closing the socket when the call's context ends is what bounds a
 	// call against a partitioned or frozen server: lib/pq reacts to a
 	// cancelled context only by sending a cancel request, then keeps
 	// waiting for the server's answer.
 	stop := context.AfterFunc(ctx, pc.sock.close)
-	err := fn(ctx, pc.conn)
+	err = fn(ctx, pc.conn)
 	if stopped := stop(); !stopped || err != nil || !reuse {
 		pc.close() // the socket was closed, or the session is in doubt
 		return err

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +100,21 @@ func TestDSNWithTLSButNoClientCertificateIsEncryptedUnverified(t *testing.T) {
 	assert.False(t, cfg.SSLInline)
 	assert.Equal(t, "10.244.0.7", cfg.Hostaddr.String())
 	assert.Empty(t, cfg.SSLCert)
+}
+
+// Finding a kept connection writes the connection string into a reused
+// buffer: no copy of the inline PEM blocks, and the same string dsn gives.
+func TestConnStringDigestsWithoutCopyingThePEM(t *testing.T) {
+	pem := []byte(strings.Repeat("PEM-data-", 300))
+	ep := Endpoint{Host: "10.244.0.7", Password: "it's", TLS: &TLS{ServerName: "demo", RootCAs: pem, Cert: pem, Key: pem}}
+	key, b := connString(ep, time.Second, 5*time.Second)
+	assert.Equal(t, ep.dsn(time.Second, 5*time.Second), b.String())
+	assert.Equal(t, sha256.Sum256([]byte(b.String())), key)
+	dsnBuffers.Put(b)
+
+	allocs := testing.AllocsPerRun(100, func() {
+		_, b := connString(ep, time.Second, 5*time.Second)
+		dsnBuffers.Put(b)
+	})
+	assert.LessOrEqual(t, allocs, 3.0, "a few small numbers' strings at most")
 }

@@ -14,7 +14,8 @@ func KeptConnections(c Client) int { return c.(*client).pool.size() }
 // DropKept closes the connection kept for ep's probes.
 func DropKept(c Client, ep Endpoint) {
 	cl := c.(*client)
-	closeAll([]*pooledConn{cl.pool.take(poolKey(ep.dsn(cl.timeouts.Connect, cl.timeouts.Statement)))})
+	key, _ := connString(ep, cl.timeouts.Connect, cl.timeouts.Statement)
+	closeAll([]*pooledConn{cl.pool.take(key)})
 }
 
 // OpenWithoutEndpoint opens a connection with no endpoint in its context.

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"database/sql"
 	"sync"
@@ -50,8 +51,19 @@ func newPool(maxAge time.Duration) *pool {
 	return &pool{maxAge: maxAge, idle: map[[32]byte]*pooledConn{}}
 }
 
-// poolKey digests a connection string, so the pool holds no password.
-func poolKey(dsn string) [32]byte { return sha256.Sum256([]byte(dsn)) }
+// connString writes ep's connection string into a buffer from dsnBuffers
+// and returns its digest, the pool's key: digested, so the pool holds no
+// password. The caller puts the buffer back once it has opened, if it had
+// to, with the string.
+func connString(ep Endpoint, connectTimeout, statementTimeout time.Duration) ([32]byte, *bytes.Buffer) {
+	b := dsnBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	ep.writeDSN(b, connectTimeout, statementTimeout)
+	return sha256.Sum256(b.Bytes()), b
+}
+
+// dsnBuffers keep a connection string's buffer from one call to the next.
+var dsnBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // take removes and returns the key's idle connection if it is still open
 // and young enough; nil otherwise.
