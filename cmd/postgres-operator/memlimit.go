@@ -18,16 +18,31 @@ import (
 // the time, 0.92 core instead of 0.23, for 204 MiB of RSS instead of 232.
 const memoryLimitShare = 0.85
 
+// gcPercent is the collector's GOGC unless the GOGC variable sets one:
+// the heap may grow by 15 % of what is live (Go's default: 100 %) before
+// a collection. Why: an idle fleet's memory is mostly what is live
+// (informer caches, kept connections, one actor per cluster), so the
+// default doubled it and left the heap pinned at the soft limit. At 1,000
+// clusters the operator's RSS was 232 MiB at 100, 228 at 50, 207 at 25
+// (README, Figures). The collector runs more often for it, in an operator
+// whose CPU is mostly idle: 0.235 core at 50, 0.251 at 25. The soft limit
+// still guards the bursts (a restart's first passes) it was made for.
+const gcPercent = 15
+
 // cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
-// setMemoryLimit gives the Go runtime a soft limit below the container's
-// memory limit, unless GOMEMLIMIT sets one. Why: the collector lets the
+// setMemoryLimit sets the collector's target (gcPercent) and gives the Go
+// runtime a soft limit below the container's memory limit, unless GOGC and
+// GOMEMLIMIT set them. Why: the collector lets the
 // heap grow to twice what is live before it runs, and an operator with a
 // thousand clusters that restarts (every actor's first pass at once) went
 // over its 256 MiB and was OOM-killed, again at every restart, while what
 // was live stayed under 100 MiB.
 func setMemoryLimit(ctx context.Context) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,4 +28,19 @@ func TestContainerMemoryLimit(t *testing.T) {
 	assert.False(t, ok, "cgroup v1 without a limit")
 	_, ok = containerMemoryLimit([]string{filepath.Join(dir, "missing")})
 	assert.False(t, ok)
+}
+
+// The operator's GOGC is gcPercent unless the GOGC variable says otherwise.
+func TestCollectorTarget(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "1GiB") // leave the test process's memory limit alone
+	t.Setenv("GOGC", "")
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+
+	setMemoryLimit(context.Background())
+	assert.Equal(t, gcPercent, debug.SetGCPercent(100), "unset: gcPercent")
+
+	t.Setenv("GOGC", "100")
+	setMemoryLimit(context.Background())
+	assert.Equal(t, 100, debug.SetGCPercent(100), "set: left to the runtime, which read it at start")
 }
