@@ -24,9 +24,10 @@ const memoryLimitShare = 0.85
 // (informer caches, kept connections, one actor per cluster), so the
 // default doubled it and left the heap pinned at the soft limit. At 1,000
 // clusters the operator's RSS was 232 MiB at 100, 228 at 50, 207 at 25
-// (README, Figures). The collector runs more often for it, in an operator
-// whose CPU is mostly idle: 0.235 core at 50, 0.251 at 25. The soft limit
-// still guards the bursts (a restart's first passes) it was made for.
+// and 192 at 15 (README, Figures). The collector runs more often for it,
+// in an operator whose CPU is mostly idle: 0.235 core at 50, 0.251 at 25,
+// 0.326 at 15. The soft limit still guards the bursts (a restart's first
+// passes) it was made for.
 const gcPercent = 15
 
 // cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
