@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -112,9 +113,12 @@ func TestConnStringDigestsWithoutCopyingThePEM(t *testing.T) {
 	assert.Equal(t, sha256.Sum256([]byte(b.String())), key)
 	dsnBuffers.Put(b)
 
+	// Into a buffer that is reused (connString takes it from a sync.Pool,
+	// which the race detector makes drop some on purpose).
+	var reused bytes.Buffer
 	allocs := testing.AllocsPerRun(100, func() {
-		_, b := connString(ep, time.Second, 5*time.Second)
-		dsnBuffers.Put(b)
+		reused.Reset()
+		ep.writeDSN(&reused, time.Second, 5*time.Second)
 	})
 	assert.LessOrEqual(t, allocs, 3.0, "a few small numbers' strings at most")
 }
