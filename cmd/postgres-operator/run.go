@@ -52,7 +52,11 @@ func run(ctx context.Context, o *options) error {
 	if m != nil {
 		leading = m.SetLeader
 	}
-	operate := func(ctx context.Context) error { return operate(ctx, o, kube, pgc, health, actorMetrics) }
+	watch, err := newWatchClients(cfg) // watch_conn.go
+	if err != nil {
+		return err
+	}
+	operate := func(ctx context.Context) error { return operate(ctx, o, kube, pgc, watch, health, actorMetrics) }
 	if !o.leaderElect {
 		leading(true)
 		defer leading(false)
@@ -87,7 +91,7 @@ func restConfig(o *options) (*rest.Config, error) {
 }
 
 // operate runs the informers and the controller while this replica leads.
-func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc versioned.Interface, health *health, m cluster.Metrics) error {
+func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc versioned.Interface, watch watchClients, health *health, m cluster.Metrics) error {
 	recorder, stopEvents := eventRecorder(ctx, kube)
 	defer stopEvents()
 
@@ -100,7 +104,7 @@ func operate(ctx context.Context, o *options, kube kubernetes.Interface, pgc ver
 	listers := map[string]cluster.Listers{}
 	var starters []func(<-chan struct{})
 	for _, ns := range namespaces {
-		inf, binf, l, start, err := namespaceInformers(kube, pgc, ns, o.selector)
+		inf, binf, l, start, err := namespaceInformers(watch.kube, watch.pgc, ns, o.selector)
 		if err != nil {
 			return err
 		}
