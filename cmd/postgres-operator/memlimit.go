@@ -33,14 +33,14 @@ const gcPercent = 15
 // cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
-// setMemoryLimit sets the collector's target (gcPercent) and gives the Go
+// tuneCollector sets the collector's target (gcPercent) and gives the Go
 // runtime a soft limit below the container's memory limit, unless GOGC and
 // GOMEMLIMIT set them. Why: the collector lets the
 // heap grow to twice what is live before it runs, and an operator with a
 // thousand clusters that restarts (every actor's first pass at once) went
 // over its 256 MiB and was OOM-killed, again at every restart, while what
 // was live stayed under 100 MiB.
-func setMemoryLimit(ctx context.Context) {
+func tuneCollector(ctx context.Context) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}

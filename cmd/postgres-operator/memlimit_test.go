@@ -37,10 +37,10 @@ func TestCollectorTarget(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 
-	setMemoryLimit(context.Background())
+	tuneCollector(context.Background())
 	assert.Equal(t, gcPercent, debug.SetGCPercent(100), "unset: gcPercent")
 
 	t.Setenv("GOGC", "100")
-	setMemoryLimit(context.Background())
+	tuneCollector(context.Background())
 	assert.Equal(t, 100, debug.SetGCPercent(100), "set: left to the runtime, which read it at start")
 }

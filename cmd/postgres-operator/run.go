@@ -29,7 +29,7 @@ func run(ctx context.Context, o *options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "version", version, "namespaces", o.namespaces, "clusterSelector", o.clusterSelector,
 		"workers", o.workers, "reconcileInterval", o.reconcileInterval, "leaderElect", o.leaderElect, "lease", o.leaseName)
-	setMemoryLimit(ctx) // memlimit.go
+	tuneCollector(ctx) // memlimit.go
 	cfg, err := restConfig(o)
 	if err != nil {
 		return err

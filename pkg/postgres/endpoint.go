@@ -89,25 +89,19 @@ func (e Endpoint) dsn(connectTimeout, statementTimeout time.Duration) string {
 // as a string, with the PEM copied into it, it was a sixth of an idle
 // fleet's allocations, though a new connection needs it only once a minute.
 func (e Endpoint) writeDSN(b *bytes.Buffer, connectTimeout, statementTimeout time.Duration) {
-	w := dsnWriter{b: b}
-	w.param("host", e.serverName())
-	w.param("port", strconv.Itoa(e.port()))
-	w.param("user", e.user())
-	w.param("password", e.Password)
-	w.param("dbname", e.database())
-	w.param("connect_timeout", strconv.Itoa(ceilSeconds(connectTimeout)))
-	w.param("application_name", "postgres-operator")
-	w.param("statement_timeout", strconv.FormatInt(statementTimeout.Milliseconds(), 10))
-	e.writeTLSParams(w)
+	writeParam(b, "host", e.serverName())
+	writeParam(b, "port", strconv.Itoa(e.port()))
+	writeParam(b, "user", e.user())
+	writeParam(b, "password", e.Password)
+	writeParam(b, "dbname", e.database())
+	writeParam(b, "connect_timeout", strconv.Itoa(ceilSeconds(connectTimeout)))
+	writeParam(b, "application_name", "postgres-operator")
+	writeParam(b, "statement_timeout", strconv.FormatInt(statementTimeout.Milliseconds(), 10))
+	e.writeTLSParams(b)
 }
 
-// dsnWriter writes key='value' pairs, separated by spaces.
-type dsnWriter struct{ b *bytes.Buffer }
-
-func (w dsnWriter) param(k, v string) { writeParam(w.b, k, v) }
-
-func (w dsnWriter) pem(k string, v []byte) { writeParam(w.b, k, v) }
-
+// writeParam writes key='value', after a space unless it is the first.
+// The value is a string or, for the inline PEM, bytes: not copied.
 func writeParam[V string | []byte](b *bytes.Buffer, k string, v V) {
 	if b.Len() > 0 {
 		b.WriteByte(' ')
@@ -130,13 +124,6 @@ func writeQuoted[V string | []byte](b *bytes.Buffer, v V) {
 	b.WriteByte('\'')
 }
 
-// quoteDSNValue is writeQuoted as a string.
-func quoteDSNValue(v string) string {
-	var b bytes.Buffer
-	writeQuoted(&b, v)
-	return b.String()
-}
-
 // ceilSeconds rounds d up to whole seconds, at least 1: lib/pq's
 // connect_timeout has a resolution of one second and 0 would mean "forever".
 func ceilSeconds(d time.Duration) int {
@@ -152,27 +139,27 @@ func ceilSeconds(d time.Duration) int {
 // Secret deleted, until the operator issues it again) the connection is
 // encrypted but does not verify the server: sslmode=require, as with
 // SkipVerify, rather than no connection at all.
-func (e Endpoint) writeTLSParams(w dsnWriter) {
-	switch {
-	case e.TLS == nil:
-		w.param("sslmode", "disable")
-	case len(e.TLS.Cert) == 0:
-		w.param("hostaddr", e.Host)
-		w.param("sslmode", "require")
-	case e.TLS.SkipVerify:
-		w.param("hostaddr", e.Host)
-		w.param("sslmode", "require")
-		w.param("sslinline", "true")
-		w.pem("sslcert", e.TLS.Cert)
-		w.pem("sslkey", e.TLS.Key)
-	default:
-		w.param("hostaddr", e.Host)
-		w.param("sslmode", "verify-full")
-		w.param("sslinline", "true")
-		w.pem("sslrootcert", e.TLS.RootCAs)
-		w.pem("sslcert", e.TLS.Cert)
-		w.pem("sslkey", e.TLS.Key)
+func (e Endpoint) writeTLSParams(b *bytes.Buffer) {
+	if e.TLS == nil {
+		writeParam(b, "sslmode", "disable")
+		return
 	}
+	writeParam(b, "hostaddr", e.Host)
+	if len(e.TLS.Cert) == 0 {
+		writeParam(b, "sslmode", "require")
+		return
+	}
+	mode := "verify-full"
+	if e.TLS.SkipVerify {
+		mode = "require"
+	}
+	writeParam(b, "sslmode", mode)
+	writeParam(b, "sslinline", "true")
+	if !e.TLS.SkipVerify {
+		writeParam(b, "sslrootcert", e.TLS.RootCAs)
+	}
+	writeParam(b, "sslcert", e.TLS.Cert)
+	writeParam(b, "sslkey", e.TLS.Key)
 }
 
 // serverName is libpq's host: the address itself, or with TLS the name

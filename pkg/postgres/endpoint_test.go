@@ -122,3 +122,10 @@ func TestConnStringDigestsWithoutCopyingThePEM(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 3.0, "a few small numbers' strings at most")
 }
+
+// quoteDSNValue is writeQuoted as a string.
+func quoteDSNValue(v string) string {
+	var b bytes.Buffer
+	writeQuoted(&b, v)
+	return b.String()
+}

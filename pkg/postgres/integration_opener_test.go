@@ -4,9 +4,7 @@ package postgres_test
 
 import (
 	"context"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,17 +35,7 @@ func TestSharedOpenerHoldsOnlyThePoolsConnections(t *testing.T) {
 
 	postgres.DropKept(c, ep)
 	assert.Equal(t, 1, postgres.OpenerStats(c).OpenConnections, "closing a kept connection closes the driver's")
-	noOperatorBackendsBut(t, s, 1)
-}
-
-// noOperatorBackendsBut waits until the server has n of the client's
-// backends left.
-func noOperatorBackendsBut(t *testing.T, s *pgtest.Server, n int) {
-	t.Helper()
-	pgtest.Eventually(t, 5*time.Second, "the closed connection's backend exits", func() (bool, error) {
-		b := operatorBackends(t, s)
-		return b != "" && len(strings.Split(b, ",")) == n, nil
-	})
+	operatorBackendsLeft(t, s, 1, "the closed connection's backend exits")
 }
 
 func TestOpeningWithoutAnEndpointFails(t *testing.T) {

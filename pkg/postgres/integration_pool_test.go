@@ -25,7 +25,17 @@ func operatorBackends(t *testing.T, s *pgtest.Server) string {
 // (a backend exits after its client has hung up).
 func noOperatorBackends(t *testing.T, s *pgtest.Server, why string) {
 	t.Helper()
-	pgtest.Eventually(t, 5*time.Second, why, func() (bool, error) { return operatorBackends(t, s) == "", nil })
+	operatorBackendsLeft(t, s, 0, why)
+}
+
+// operatorBackendsLeft waits until the server has n of the client's
+// backends.
+func operatorBackendsLeft(t *testing.T, s *pgtest.Server, n int, why string) {
+	t.Helper()
+	pgtest.Eventually(t, 5*time.Second, why, func() (bool, error) {
+		b := operatorBackends(t, s)
+		return (b == "" && n == 0) || (b != "" && len(strings.Split(b, ",")) == n), nil
+	})
 }
 
 func TestCallsReuseOneConnection(t *testing.T) {
