@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,12 +21,13 @@ import (
 type changeCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
+	names  map[string][]string // the first few objects of each key, to say which were written
 	stop   []func()
 	wg     sync.WaitGroup
 }
 
 func (e *env) startChangeCounter(ctx context.Context, ns string) (*changeCounter, error) {
-	c := &changeCounter{counts: map[string]int{}}
+	c := &changeCounter{counts: map[string]int{}, names: map[string][]string{}}
 	core := e.kube.CoreV1()
 	pgc := e.pg.PostgresV1alpha1().PostgresClusters(ns)
 	type lw struct {
@@ -88,8 +90,25 @@ func (c *changeCounter) count(kind string, w watch.Interface) {
 		key := fmt.Sprintf("%s %s by %s", kind, strings.ToLower(string(ev.Type)), manager(ev.Object))
 		c.mu.Lock()
 		c.counts[key]++
+		c.noteName(key, ev.Object)
 		c.mu.Unlock()
 	}
+}
+
+// namesPerKey bounds the objects listed for one key: enough to tell a
+// cluster in the middle of a failover from a healthy one.
+const namesPerKey = 3
+
+func (c *changeCounter) noteName(key string, obj any) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	names := c.names[key]
+	if len(names) >= namesPerKey || slices.Contains(names, m.GetName()) {
+		return
+	}
+	c.names[key] = append(names, m.GetName())
 }
 
 // manager names who made a change: the most recent managedFields entry,
@@ -140,7 +159,7 @@ func (c *changeCounter) summary() (int, string) {
 	sort.Slice(keys, func(i, j int) bool { return c.counts[keys[i]] > c.counts[keys[j]] })
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%d× %s", c.counts[k], k))
+		parts = append(parts, fmt.Sprintf("%d× %s [%s]", c.counts[k], k, strings.Join(c.names[k], ", ")))
 	}
 	if len(parts) == 0 {
 		return 0, "none"

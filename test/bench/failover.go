@@ -224,6 +224,10 @@ func (b *failoverBench) fault(ctx context.Context, c *foCluster, fault string, o
 	if err != nil {
 		return nil, err
 	}
+	var proxy *proxySyncPoller
+	if e.opts.trace { // it polls every 100 ms: only when asked for
+		proxy = startProxySyncPoller(ctx)
+	}
 	t0, err := b.inject(ctx, c, fault, oldPod)
 	if err != nil {
 		return nil, fmt.Errorf("injecting %s: %w", fault, err)
@@ -236,11 +240,15 @@ func (b *failoverBench) fault(ctx context.Context, c *foCluster, fault string, o
 	})
 	settled, errSettle := e.settle(ctx, c.ns, c.name, c.password, e.opts.timeout)
 	log := w.halt()
+	var syncs []proxySync
+	if proxy != nil {
+		syncs = proxy.halt()
+	}
 	r.tl = o.timeline(t0, oldPod, oldInc, log)
 	r.tl.settled = settled
 	if e.opts.trace || errWrite != nil || errSettle != nil || step(t0, settled) > e.opts.slow ||
 		step(t0, r.tl.firstWrite) > e.opts.slowWrite {
-		r.trace = o.trace(t0, log, e.settleLog)
+		r.trace = o.trace(t0, log, syncs, e.settleLog)
 	}
 	switch {
 	case errWrite != nil:

@@ -130,7 +130,7 @@ func breakdownTable(rs []runResult, modes []v1alpha1.ReplicationMode, faults []s
 	t.note("fence: → the old primary's pod is deleted from the API, or unlabelled with its PostgreSQL exited for good (pod Failed, or its container terminated under restartPolicy Never); the operator waits for this before promoting.")
 	t.note("promote: → another postmaster first answers pg_is_in_recovery() = false (each member polled every 50 ms).")
 	t.note("label: → a new pod is labelled primary (pod watch). endpoints: → the -rw EndpointSlice lists its IP (watch).")
-	t.note("proxy+client: → first INSERT acknowledged through the ClusterIP (kube-proxy's iptables sync, then the client's next try).")
+	t.note("proxy+client: → first INSERT acknowledged through the ClusterIP (kube-proxy's rules sync, then the client's next try; --trace shows the syncs).")
 	t.note("Steps overlap when the operator acts before an observer sees the previous step; a step that came first counts 0.")
 	return t
 }

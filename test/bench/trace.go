@@ -9,8 +9,9 @@ import (
 
 // trace renders one run as a timeline relative to the fault: pod changes,
 // -rw endpoints, role changes of each postmaster, the writer's outcomes
-// (consecutive equal outcomes collapsed) and what settling waited for.
-func (o *observer) trace(t0 time.Time, log []write, settleLog []string) string {
+// (consecutive equal outcomes collapsed), the host kube-proxy's rule syncs
+// (with --trace) and what settling waited for.
+func (o *observer) trace(t0 time.Time, log []write, proxy []proxySync, settleLog []string) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	type line struct {
@@ -46,6 +47,9 @@ func (o *observer) trace(t0 time.Time, log []write, settleLog []string) string {
 			last[key] = state
 			add(s.recv, "%s answers %s", key, state)
 		}
+	}
+	for _, p := range proxy {
+		add(p.ended, "kube-proxy: %d rules sync(s) ended, %.3f s in all", p.syncs, p.took.Seconds())
 	}
 	var prev string
 	var count int
