@@ -169,7 +169,7 @@ kube_proxy_config_for() {
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $LC_ETC/kube-proxy.kubeconfig}
-mode: $PROXY_MODE
+mode: iptables
 clusterCIDR: $CLUSTER_CIDR
 hostnameOverride: $1
 bindAddress: 127.0.0.1

@@ -6,7 +6,6 @@
 DEB_PACKAGES=(
 	containerd runc containernetworking-plugins # container runtime + CNI bridge/host-local
 	iptables conntrack                          # kube-proxy and the network guard
-	nftables                                    # nft, which kube-proxy's nftables mode runs
 	iproute2 kmod                               # ip, ss, modprobe
 	openssl curl ca-certificates                # PKI and health probes
 	busybox-static                              # /bin/sh of the postgres image

@@ -40,7 +40,7 @@ cluster_down() {
 	[ -z "$left" ] || die "down left these behind:"$'\n'"$left"
 	local fenced
 	fenced=$(nodes_fenced | paste -sd ' ')
-	say "down: no process, mount, netns, bridge, address, iptables chain or nftables table left (unreachable routes for $NODE_IP, $CLUSTER_CIDR, $SVC_CIDR${fenced:+, $fenced} stay until purge)"
+	say "down: no process, mount, netns, bridge, address or iptables chain left (unreachable routes for $NODE_IP, $CLUSTER_CIDR, $SVC_CIDR${fenced:+, $fenced} stay until purge)"
 }
 
 # leftovers: whatever of ours is still on the host, one item per line.
@@ -56,7 +56,6 @@ leftovers() {
 	ip -4 -o addr show dev lo | grep -qF " $NODE_IP/" && echo "address: $NODE_IP on lo"
 	ip -4 -o route show table all | grep -E "^(${CLUSTER_CIDR%%/*}|${SVC_CIDR%%/*})/" | sed 's/^/route: /'
 	{ iptables-save; ip6tables-save; } 2>/dev/null | grep -E '^:(KUBE-|LOCAL-CLUSTER-)' | sed 's/ .*//; s/^:/iptables chain: /'
-	nft list tables 2>/dev/null | grep -E ' kube-proxy$' | sed 's/^/nftables /'
 	nodes_leftovers
 	return 0
 }

@@ -26,9 +26,6 @@ POD_GW=10.244.0.1
 # gateway and broadcast addresses are not handed out). `make scale` needs
 # ~250. A new value takes effect when the kubelet next starts (down, up).
 MAX_PODS=${LOCAL_MAX_PODS:-250}
-# nftables updates only the Services that changed; iptables rewrites the
-# jump rules of every Service, which at 2,000 Services slowed a failover.
-PROXY_MODE=${LOCAL_PROXY_MODE:-nftables}
 POD_ADDRESSES=$(((1 << (32 - ${POD_CIDR#*/})) - 3))
 SVC_CIDR=10.96.0.0/16
 SVC_API_IP=10.96.0.1

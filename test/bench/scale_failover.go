@@ -84,8 +84,35 @@ func failoverCompareTable(alone, inFleet []runResult, fault string, n int) *tabl
 	}
 	what := "failover inside the fleet / alone, p50"
 	t.add(what, "", t.judged(cell, what, goalFailoverRatio, p50, ratio), "", "", "", goalFailoverRatio.String())
+	addSplit(t, alone, inFleet, fault)
 	t.note("fault: %s; async replication; the failover scenario's method: from the fault to the first INSERT", faultLabels[fault])
 	t.note("  acknowledged through <cluster>-rw by a postmaster other than the old primary's (one INSERT every 50 ms).")
 	t.note("alone: before the fleet exists, on a cluster with the fleet's settings; its safety checks count in the summary.")
 	return t
+}
+
+// addSplit adds the two parts of the first write, p50 alone and inside:
+// the operator's (fault → the new primary in -rw's EndpointSlice) and the
+// node's (→ the first write: kube-proxy's rules and the client's retry).
+func addSplit(t *table, alone, inFleet []runResult, fault string) {
+	for _, part := range []struct {
+		what     string
+		from, to func(timeline) time.Time
+	}{
+		{"  the operator's part: fault → new primary in -rw's endpoints", func(tl timeline) time.Time { return tl.t0 },
+			func(tl timeline) time.Time { return tl.endpoint }},
+		{"  the node's part: → first write (kube-proxy, client)", func(tl timeline) time.Time { return tl.endpoint },
+			func(tl timeline) time.Time { return tl.firstWrite }},
+	} {
+		median := func(rs []runResult) time.Duration {
+			ok, _ := group(rs, scaleMode, fault)
+			return collect(ok, func(r runResult) time.Duration { return step(part.from(r.tl), part.to(r.tl)) }).median()
+		}
+		a, f := median(alone), median(inFleet)
+		cell := "-"
+		if a > 0 && f > 0 {
+			cell = fmt.Sprintf("%.2f×", f.Seconds()/a.Seconds())
+		}
+		t.add(part.what, "", fmt.Sprintf("%s alone, %s inside: %s", secs(a), secs(f), cell), "", "", "", "")
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -186,5 +187,25 @@ func TestParseActionLine(t *testing.T) {
 	}
 	if _, _, ok := parseActionLine(`I1203 07:08:01.512345       1 apply.go:66] "Action applied" cluster="a/b" action="Promote"`, ref); ok {
 		t.Fatal("another action was read as ApplyParameters")
+	}
+}
+
+// The split shows where a slower failover inside the fleet spent its time:
+// here the operator's part is the same and the node's part twice as long.
+func TestFailoverSplitSeparatesOperatorFromNode(t *testing.T) {
+	run := func(toEndpoint, toWrite time.Duration) runResult {
+		t0 := time.Unix(1000, 0)
+		return runResult{mode: scaleMode, fault: faultDelete,
+			tl: timeline{t0: t0, endpoint: t0.Add(toEndpoint), firstWrite: t0.Add(toEndpoint + toWrite)}}
+	}
+	alone := []runResult{run(800*time.Millisecond, 700*time.Millisecond)}
+	inside := []runResult{run(800*time.Millisecond, 1400*time.Millisecond)}
+	tb := newTable("t", "where", "runs", "p50", "p95", "max", "settled", "goal")
+	addSplit(tb, alone, inside, faultDelete)
+	out := tb.String()
+	for _, want := range []string{"0.80 s alone, 0.80 s inside: 1.00×", "0.70 s alone, 1.40 s inside: 2.00×"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in\n%s", want, out)
+		}
 	}
 }
