@@ -228,6 +228,12 @@ func (e *env) fleetSteps(ctx context.Context, ns string, plan []fleetCluster, al
 		}
 		emit(failoverCompareTable(alone, inFleet, o.fault, len(plan)))
 	}
+	// The restart's goal is for healthy clusters: the failover's cluster
+	// reports Ready again before the leader goes (otherwise its new leader
+	// rightly writes the status the old one had not yet written).
+	if _, err := e.waitAllReady(ctx, ns, plan, 2*time.Minute); err != nil {
+		fail("scale: the fleet Ready before the restart", err)
+	}
 	// A restart that never completes still prints what it saw: the miss.
 	r, err := e.runRestart(ctx, ns, len(plan), apf)
 	if r != nil {
