@@ -19,7 +19,7 @@ SIM_NS=lc-sim
 SIM_IP=${NODE_IP%.*}.250 # the namespace's address, as an extra node's
 SIM_LABEL=postgres-operator.dev/sim
 SIM_MOD=$REPO_ROOT/hack/sim
-SIM_PODS_PER_NODE=250 # kwok hands out addresses of the node's /24
+SIM_PODS_PER_NODE=200 # kwok hands out addresses of the node's /24 (stages.yaml says why not 250)
 
 sim_node() { echo "sim-node-$1"; }
 

@@ -18,6 +18,9 @@ import (
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
+// simPodsPerNode is what one simulated node admits (hack/sim/stages.yaml).
+const simPodsPerNode = 200
+
 // podRoom fails early, with what to do, when the nodes would not admit the
 // pods the scenario needs on top of those already there: the kubelet's
 // maxPods (110 unless LOCAL_MAX_PODS raised it) is met long before memory.
@@ -48,7 +51,7 @@ func (e *env) podRoom(ctx context.Context, needReal, needSim int) error {
 	}
 	if have[true]+needSim > admits[true] {
 		return fmt.Errorf("the scenario needs %d simulated pods and %d exist, but the simulated nodes admit %d: "+
-			"sudo hack/sim.sh up %d", needSim, have[true], admits[true], (needSim+have[true])/250+1)
+			"sudo hack/sim.sh up %d", needSim, have[true], admits[true], (needSim+have[true])/simPodsPerNode+1)
 	}
 	logf("scale: the real nodes admit %d pods (%d exist, the scenario needs up to %d); the simulated ones %d (%d, %d)",
 		admits[false], have[false], needReal, admits[true], have[true], needSim)
