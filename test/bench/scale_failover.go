@@ -91,17 +91,19 @@ func failoverCompareTable(alone, inFleet []runResult, fault string, n int) *tabl
 	return t
 }
 
-// addSplit adds the two parts of the first write, p50 alone and inside:
-// the operator's (fault → the new primary in -rw's EndpointSlice) and the
-// node's (→ the first write: kube-proxy's rules and the client's retry).
+// addSplit adds the two parts of the first write, p50 alone and inside: up
+// to the new primary in -rw's EndpointSlice (the operator's steps, with the
+// kubelet's report that the old primary stopped, which promotion waits
+// for), and from there to the first write (kube-proxy's rules and the
+// client's next try).
 func addSplit(t *table, alone, inFleet []runResult, fault string) {
 	for _, part := range []struct {
 		what     string
 		from, to func(timeline) time.Time
 	}{
-		{"  the operator's part: fault → new primary in -rw's endpoints", func(tl timeline) time.Time { return tl.t0 },
+		{"  fault → new primary in -rw's endpoints (operator, kubelet)", func(tl timeline) time.Time { return tl.t0 },
 			func(tl timeline) time.Time { return tl.endpoint }},
-		{"  the node's part: → first write (kube-proxy, client)", func(tl timeline) time.Time { return tl.endpoint },
+		{"  from there → first write (kube-proxy, client)", func(tl timeline) time.Time { return tl.endpoint },
 			func(tl timeline) time.Time { return tl.firstWrite }},
 	} {
 		median := func(rs []runResult) time.Duration {
