@@ -230,6 +230,7 @@ func (b *failoverBench) fault(ctx context.Context, c *foCluster, fault string, o
 	}
 	t0, err := b.inject(ctx, c, fault, oldPod)
 	if err != nil {
+		proxy.halt()
 		return nil, fmt.Errorf("injecting %s: %w", fault, err)
 	}
 	// The writer keeps writing until the cluster has settled, so writes
@@ -240,10 +241,7 @@ func (b *failoverBench) fault(ctx context.Context, c *foCluster, fault string, o
 	})
 	settled, errSettle := e.settle(ctx, c.ns, c.name, c.password, e.opts.timeout)
 	log := w.halt()
-	var syncs []proxySync
-	if proxy != nil {
-		syncs = proxy.halt()
-	}
+	syncs := proxy.halt()
 	r.tl = o.timeline(t0, oldPod, oldInc, log)
 	r.tl.settled = settled
 	if e.opts.trace || errWrite != nil || errSettle != nil || step(t0, settled) > e.opts.slow ||

@@ -56,8 +56,11 @@ func (p *proxySyncPoller) run(ctx context.Context) {
 	}
 }
 
-// halt stops polling and returns the syncs seen.
+// halt stops polling and returns the syncs seen; nil when not polling.
 func (p *proxySyncPoller) halt() []proxySync {
+	if p == nil {
+		return nil
+	}
 	close(p.stop)
 	<-p.done
 	return p.syncs
