@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -121,7 +122,11 @@ func (f *Framework) WaitOperatorLeads(node string, timeout time.Duration) (strin
 }
 
 // ScaleOperator sets the operator Deployment's replicas and, for 0, waits
-// until every operator pod is gone.
+// until no operator process runs: every operator pod is gone, or is being
+// deleted with no container running. The kubelet never starts a container
+// of a pod being deleted, and such a pod can stay for minutes on a slow
+// node while its sandbox is torn down (seen in CI: a replacement pod still
+// ContainerCreating 2 min after the scale to 0).
 func (f *Framework) ScaleOperator(replicas int32) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -136,12 +141,18 @@ func (f *Framework) ScaleOperator(replicas int32) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		list, err := f.Kube.CoreV1().Pods(OperatorNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: operatorSelector})
-		if err == nil && len(list.Items) == 0 {
+		if err == nil && !slices.ContainsFunc(list.Items, operatorMayRun) {
 			return nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("operator pods still there 2m after scaling to 0")
+}
+
+// operatorMayRun: p is not being deleted, or a container of it runs.
+func operatorMayRun(p corev1.Pod) bool {
+	return p.DeletionTimestamp == nil || slices.ContainsFunc(p.Status.ContainerStatuses,
+		func(cs corev1.ContainerStatus) bool { return cs.State.Running != nil })
 }
 
 // NetnsPSQL runs psql inside a node's network namespace against host:5432
