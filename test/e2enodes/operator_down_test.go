@@ -55,7 +55,7 @@ func TestOperatorDown(t *testing.T) {
 	downFrom := time.Now()
 	require.NoError(t, f.ScaleOperator(0))
 	downAt := time.Now()
-	t.Logf("operator scaled to 0; every operator pod gone after %s", downAt.Sub(downFrom).Round(time.Millisecond))
+	t.Logf("operator scaled to 0; no operator container runs after %s", downAt.Sub(downFrom).Round(time.Millisecond))
 	failuresBefore := host.Stats().Failures
 
 	// The invariant, checked over 2×T.
