@@ -17,7 +17,8 @@ import (
 // how fast it answers while it serves them. In order, so that each step
 // has the machine it needs:
 //
-//  1. failover of a size-3 cluster alone (nothing else of the scenario runs);
+//  1. failover of a size-3 cluster alone (nothing else of the scenario runs),
+//     then beside as many Services as the fleet will have;
 //  2. --scale-burst size-1 clusters created at once, then deleted at once;
 //  3. the fleet, created in batches;
 //  4. its steady window: the operator's RSS, CPU, API requests, goroutines,
@@ -36,6 +37,9 @@ type scaleOptions struct {
 	burst, changeSamples   int
 	failoverRuns           int
 	fault                  string
+	// besideServices runs the failover alone again beside the fleet's
+	// Services (scale_services.go).
+	besideServices bool
 	// sim puts the size-1 clusters (the fleet's and the burst's) on the
 	// simulated nodes of hack/sim.sh; the size-3 ones stay real.
 	sim bool
@@ -50,6 +54,7 @@ func scaleFlags(o *scaleOptions) {
 	flag.IntVar(&o.changeSamples, "scale-change-samples", 20, "scale scenario: spec changes measured per case (idle, 10% changing)")
 	flag.IntVar(&o.failoverRuns, "scale-failover-runs", 5, "scale scenario: failover runs alone and inside the fleet (0: skip)")
 	flag.StringVar(&o.fault, "scale-fault", faultDelete, "scale scenario: the failover's fault: sigkill, delete or force")
+	flag.BoolVar(&o.besideServices, "scale-beside-services", true, "scale scenario: run the failover alone again beside as many Services as the fleet has (2 a cluster), without the fleet")
 	flag.BoolVar(&o.sim, "scale-sim", false, "scale scenario: size-1 clusters on hack/sim.sh's simulated nodes (kwok pods, pgsim PostgreSQL); size-3 ones stay real")
 }
 
@@ -165,13 +170,16 @@ func runScale(ctx context.Context, e *env, emit func(*table), fail func(string, 
 		return nil
 	}
 	var runs []runResult
-	var alone []runResult
+	var fo failoverRows
 	if o.failoverRuns > 0 {
+		if o.besideServices {
+			fo.pairs = len(plan)
+		}
 		var err error
-		if alone, err = e.failoverAlone(ctx); err != nil {
+		if fo.alone, fo.beside, err = e.failoverAlone(ctx, fo.pairs); err != nil {
 			fail("scale: failover alone", err)
 		}
-		runs = append(runs, alone...)
+		runs = append(append(runs, fo.alone...), fo.beside...)
 	}
 	if o.burst > 0 {
 		if b, err := e.runBurst(ctx, o.burst); err != nil {
@@ -194,12 +202,12 @@ func runScale(ctx context.Context, e *env, emit func(*table), fail func(string, 
 		fail("scale: creating the fleet", err)
 		return runs
 	}
-	return append(runs, e.fleetSteps(ctx, ns, plan, alone, emit, fail)...)
+	return append(runs, e.fleetSteps(ctx, ns, plan, fo, emit, fail)...)
 }
 
 // fleetSteps measures the fleet once it is Ready: steady window, spec
 // changes, failover inside it, operator restart.
-func (e *env) fleetSteps(ctx context.Context, ns string, plan []fleetCluster, alone []runResult, emit func(*table), fail func(string, error)) []runResult {
+func (e *env) fleetSteps(ctx context.Context, ns string, plan []fleetCluster, fo failoverRows, emit func(*table), fail func(string, error)) []runResult {
 	o := e.opts.scale
 	// One set of FlowSchemas for the steady window and the restart, made
 	// long before either: the API server applies a new one within moments,
@@ -220,13 +228,12 @@ func (e *env) fleetSteps(ctx context.Context, ns string, plan []fleetCluster, al
 	} else {
 		emit(c.table())
 	}
-	var inFleet []runResult
 	if o.failoverRuns > 0 {
 		var err error
-		if inFleet, err = e.failoverInFleet(ctx, ns, plan); err != nil {
+		if fo.inFleet, err = e.failoverInFleet(ctx, ns, plan); err != nil {
 			fail("scale: failover inside the fleet", err)
 		}
-		emit(failoverCompareTable(alone, inFleet, o.fault, len(plan)))
+		emit(failoverCompareTable(fo, o.fault, len(plan)))
 	}
 	// The restart's goal is for healthy clusters: the failover's cluster
 	// reports Ready again before the leader goes (otherwise its new leader
@@ -242,5 +249,5 @@ func (e *env) fleetSteps(ctx context.Context, ns string, plan []fleetCluster, al
 	if err != nil {
 		fail("scale: operator restart", err)
 	}
-	return inFleet
+	return fo.inFleet
 }

@@ -19,22 +19,50 @@ import (
 const scaleMode = v1alpha1.ReplicationAsync
 
 // failoverAlone measures a size-3 cluster with nothing else of the
-// scenario on the machine, then deletes it.
-func (e *env) failoverAlone(ctx context.Context) ([]runResult, error) {
+// scenario on the machine, then (besideServices > 0) the same cluster
+// beside that many Service pairs without selectors, and deletes it.
+func (e *env) failoverAlone(ctx context.Context, besideServices int) (alone, beside []runResult, err error) {
 	ns, err := e.namespace(ctx, "alone")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	const name = "alone"
 	if _, err := e.pg.PostgresV1alpha1().PostgresClusters(ns).Create(ctx, smallCluster(ns, name, 3), metav1.CreateOptions{}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logf("scale: failover of a size-3 cluster alone, %d runs", e.opts.scale.failoverRuns)
-	rs, err := e.scaleFailover(ctx, ns, name)
+	alone, err = e.scaleFailover(ctx, ns, name)
+	if err == nil && besideServices > 0 {
+		beside, err = e.failoverBesideServices(ctx, ns, name, besideServices)
+	}
 	if errDel := e.deleteCluster(ctx, ns, name); errDel != nil && err == nil {
 		err = fmt.Errorf("deleting it: %w", errDel)
 	}
-	return rs, err
+	return alone, beside, err
+}
+
+// failoverBesideServices runs the failover of ns/name again with the
+// fleet's Services on the node (scale_services.go), then deletes them.
+func (e *env) failoverBesideServices(ctx context.Context, ns, name string, pairs int) ([]runResult, error) {
+	svcNS, err := e.namespace(ctx, "services")
+	if err != nil {
+		return nil, err
+	}
+	took, err := e.createServiceLoad(ctx, svcNS, pairs)
+	if err == nil {
+		logf("scale: %d Services without selectors in %s, taken in by kube-proxy in %s; failover of %s beside them, %d runs",
+			2*pairs, svcNS, secs(took), name, e.opts.scale.failoverRuns)
+		var rs []runResult
+		rs, err = e.scaleFailover(ctx, ns, name)
+		if errDel := e.deleteServiceLoad(ctx, svcNS); errDel != nil && err == nil {
+			err = fmt.Errorf("deleting the Services: %w", errDel)
+		}
+		return rs, err
+	}
+	if errDel := e.deleteServiceLoad(ctx, svcNS); errDel != nil {
+		logf("scale: deleting the Services: %v", errDel)
+	}
+	return nil, err
 }
 
 // failoverInFleet measures the fleet's last size-3 cluster (the spec
@@ -61,14 +89,24 @@ func (e *env) scaleFailover(ctx context.Context, ns, name string) ([]runResult, 
 	return b.results, err
 }
 
-func failoverCompareTable(alone, inFleet []runResult, fault string, n int) *table {
+// failoverRows are the failover's measured cases, in the table's order.
+type failoverRows struct {
+	alone, beside, inFleet []runResult
+	pairs                  int // the beside case's Service pairs
+}
+
+func failoverCompareTable(rows failoverRows, fault string, n int) *table {
 	t := newTable(fmt.Sprintf("Failover of one size-3 cluster: alone vs inside the fleet of %d (issue 12)", n),
 		"where", "runs ok/all", "first write p50", "p95", "max", "settled p50", "goal")
+	besideName := fmt.Sprintf("alone, beside %d Services", 2*rows.pairs)
 	p50s := map[string]time.Duration{}
 	for _, w := range []struct {
 		name string
 		rs   []runResult
-	}{{"alone", alone}, {"inside the fleet", inFleet}} {
+	}{{"alone", rows.alone}, {besideName, rows.beside}, {"inside the fleet", rows.inFleet}} {
+		if w.name == besideName && rows.pairs == 0 {
+			continue
+		}
 		ok, failed := group(w.rs, scaleMode, fault)
 		out := collect(ok, runResult.outage)
 		settled := collect(ok, func(r runResult) time.Duration { return step(r.tl.t0, r.tl.settled) })
@@ -76,27 +114,40 @@ func failoverCompareTable(alone, inFleet []runResult, fault string, n int) *tabl
 		t.add(w.name, fmt.Sprintf("%d/%d", len(ok), len(ok)+len(failed)), secs(out.median()), secs(out.p95()),
 			secs(out.max()), secs(settled.median()), "")
 	}
-	a, f := p50s["alone"], p50s["inside the fleet"]
-	ratio, cell := -1.0, "-"
-	if a > 0 && f > 0 {
-		ratio = f.Seconds() / a.Seconds()
-		cell = fmt.Sprintf("%.2f×", ratio)
-	}
+	ratio, cell := ratioCell(p50s["inside the fleet"], p50s["alone"])
 	what := "failover inside the fleet / alone, p50"
 	t.add(what, "", t.judged(cell, what, goalFailoverRatio, p50, ratio), "", "", "", goalFailoverRatio.String())
-	addSplit(t, alone, inFleet, fault)
+	if rows.pairs > 0 {
+		_, beside := ratioCell(p50s[besideName], p50s["alone"])
+		_, inside := ratioCell(p50s["inside the fleet"], p50s[besideName])
+		t.add("  the Services' share / the rest", "", fmt.Sprintf("beside them / alone %s; inside / beside them %s", beside, inside), "", "", "", "")
+	}
+	addSplit(t, rows, fault)
 	t.note("fault: %s; async replication; the failover scenario's method: from the fault to the first INSERT", faultLabels[fault])
 	t.note("  acknowledged through <cluster>-rw by a postmaster other than the old primary's (one INSERT every 50 ms).")
 	t.note("alone: before the fleet exists, on a cluster with the fleet's settings; its safety checks count in the summary.")
+	if rows.pairs > 0 {
+		t.note("beside: the same cluster, with %d pairs of Services without selectors (one with an endpoint, one without,", rows.pairs)
+		t.note("  as each fleet cluster's -rw and -ro): the node's kube-proxy rewrites its rules for all of them at every sync.")
+	}
 	return t
 }
 
-// addSplit adds the two parts of the first write, p50 alone and inside: up
-// to the new primary in -rw's EndpointSlice (the operator's steps, with the
+// ratioCell is a/b and its cell; -1 and "-" when either is missing.
+func ratioCell(a, b time.Duration) (float64, string) {
+	if a <= 0 || b <= 0 {
+		return -1, "-"
+	}
+	r := a.Seconds() / b.Seconds()
+	return r, fmt.Sprintf("%.2f×", r)
+}
+
+// addSplit adds the two parts of the first write, p50 of each case: up to
+// the new primary in -rw's EndpointSlice (the operator's steps, with the
 // kubelet's report that the old primary stopped, which promotion waits
 // for), and from there to the first write (kube-proxy's rules and the
 // client's next try).
-func addSplit(t *table, alone, inFleet []runResult, fault string) {
+func addSplit(t *table, rows failoverRows, fault string) {
 	for _, part := range []struct {
 		what     string
 		from, to func(timeline) time.Time
@@ -110,11 +161,12 @@ func addSplit(t *table, alone, inFleet []runResult, fault string) {
 			ok, _ := group(rs, scaleMode, fault)
 			return collect(ok, func(r runResult) time.Duration { return step(part.from(r.tl), part.to(r.tl)) }).median()
 		}
-		a, f := median(alone), median(inFleet)
-		cell := "-"
-		if a > 0 && f > 0 {
-			cell = fmt.Sprintf("%.2f×", f.Seconds()/a.Seconds())
+		a, f := median(rows.alone), median(rows.inFleet)
+		_, cell := ratioCell(f, a)
+		beside := ""
+		if rows.pairs > 0 {
+			beside = fmt.Sprintf("%s beside the Services, ", secs(median(rows.beside)))
 		}
-		t.add(part.what, "", fmt.Sprintf("%s alone, %s inside: %s", secs(a), secs(f), cell), "", "", "", "")
+		t.add(part.what, "", fmt.Sprintf("%s alone, %s%s inside: %s", secs(a), beside, secs(f), cell), "", "", "", "")
 	}
 }

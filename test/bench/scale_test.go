@@ -191,21 +191,53 @@ func TestParseActionLine(t *testing.T) {
 }
 
 // The split shows where a slower failover inside the fleet spent its time:
-// here the operator's part is the same and the node's part twice as long.
+// here the operator's part is the same and the node's part twice as long,
+// nearly all of it with the fleet's Services alone.
 func TestFailoverSplitSeparatesOperatorFromNode(t *testing.T) {
 	run := func(toEndpoint, toWrite time.Duration) runResult {
 		t0 := time.Unix(1000, 0)
 		return runResult{mode: scaleMode, fault: faultDelete,
 			tl: timeline{t0: t0, endpoint: t0.Add(toEndpoint), firstWrite: t0.Add(toEndpoint + toWrite)}}
 	}
-	alone := []runResult{run(800*time.Millisecond, 700*time.Millisecond)}
-	inside := []runResult{run(800*time.Millisecond, 1400*time.Millisecond)}
+	rows := failoverRows{
+		alone:   []runResult{run(800*time.Millisecond, 700*time.Millisecond)},
+		beside:  []runResult{run(800*time.Millisecond, 1300*time.Millisecond)},
+		inFleet: []runResult{run(800*time.Millisecond, 1400*time.Millisecond)},
+		pairs:   1000,
+	}
 	tb := newTable("t", "where", "runs", "p50", "p95", "max", "settled", "goal")
-	addSplit(tb, alone, inside, faultDelete)
+	addSplit(tb, rows, faultDelete)
 	out := tb.String()
-	for _, want := range []string{"0.80 s alone, 0.80 s inside: 1.00×", "0.70 s alone, 1.40 s inside: 2.00×"} {
+	for _, want := range []string{"0.80 s alone, 0.80 s beside the Services, 0.80 s inside: 1.00×",
+		"0.70 s alone, 1.30 s beside the Services, 1.40 s inside: 2.00×"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("want %q in\n%s", want, out)
 		}
+	}
+}
+
+func TestFailoverCompareTableSplitsTheServicesShare(t *testing.T) {
+	s := time.Second
+	rows := failoverRows{
+		alone:   fakeRuns(scaleMode, faultDelete, 1*s, 1*s, 1*s),
+		beside:  fakeRuns(scaleMode, faultDelete, 1500*time.Millisecond, 1500*time.Millisecond, 1500*time.Millisecond),
+		inFleet: fakeRuns(scaleMode, faultDelete, 1650*time.Millisecond, 1650*time.Millisecond, 1650*time.Millisecond),
+		pairs:   1000,
+	}
+	tb := failoverCompareTable(rows, faultDelete, 1000)
+	out := tb.String()
+	t.Log(out)
+	if tb.checks != 1 || len(tb.misses) != 1 || !strings.Contains(tb.misses[0], "1.65×") {
+		t.Errorf("checks %d, misses %q; want the one ratio goal missed at 1.65×", tb.checks, tb.misses)
+	}
+	for _, want := range []string{"alone, beside 2000 Services", "beside them / alone 1.50×; inside / beside them 1.10×"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q", want)
+		}
+	}
+
+	rows.beside, rows.pairs = nil, 0
+	if out := failoverCompareTable(rows, faultDelete, 1000).String(); strings.Contains(out, "beside") {
+		t.Errorf("without the Services' runs the table still shows them:\n%s", out)
 	}
 }
