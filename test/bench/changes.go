@@ -146,6 +146,23 @@ func (c *changeCounter) close() {
 	c.wg.Wait()
 }
 
+// operatorManager is the operator's name in managedFields (client-go takes
+// it from the user agent) and in its Events' source.
+const operatorManager = "postgres-operator"
+
+// byOperator counts the changes the operator made.
+func (c *changeCounter) byOperator() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range c.counts {
+		if m := k[strings.Index(k, " by ")+len(" by "):]; m == operatorManager || strings.HasPrefix(m, operatorManager+" ") {
+			n += v
+		}
+	}
+	return n
+}
+
 // summary lists the changes seen, most frequent first.
 func (c *changeCounter) summary() (int, string) {
 	c.mu.Lock()

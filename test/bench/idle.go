@@ -21,6 +21,7 @@ type idle struct {
 	steady             apfSample // operator requests during the steady window
 	changes            string    // what changed in the namespace during the window
 	changeTotal        int
+	operatorChanges    int   // of changeTotal, the operator's own
 	rssBefore          int64 // operator RSS before the clusters existed
 	rssMean, rssMax    int64
 	cpuSeconds         float64 // operator CPU time during the window
@@ -168,6 +169,7 @@ func (r *idle) measure(ctx context.Context, e *env, ns string, apf *apfSet) erro
 		r.rssMean = rssSum / n
 	}
 	r.changeTotal, r.changes = changes.summary()
+	r.operatorChanges = changes.byOperator()
 	all, err := e.pg.PostgresV1alpha1().PostgresClusters("").List(ctx, metav1.ListOptions{})
 	if err == nil {
 		r.clustersOnOperator = len(all.Items)
