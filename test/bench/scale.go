@@ -52,7 +52,7 @@ func scaleFlags(o *scaleOptions) {
 	flag.DurationVar(&o.window, "scale-window", 2*time.Minute, "scale scenario: steady-state window")
 	flag.IntVar(&o.burst, "scale-burst", 100, "scale scenario: size-1 clusters created and deleted at once (0: skip)")
 	flag.IntVar(&o.changeSamples, "scale-change-samples", 20, "scale scenario: spec changes measured per case (idle, 10% changing)")
-	flag.IntVar(&o.failoverRuns, "scale-failover-runs", 5, "scale scenario: failover runs alone and inside the fleet (0: skip)")
+	flag.IntVar(&o.failoverRuns, "scale-failover-runs", 5, "scale scenario: failover runs alone, beside the fleet's Services and inside the fleet (0: skip)")
 	flag.StringVar(&o.fault, "scale-fault", faultDelete, "scale scenario: the failover's fault: sigkill, delete or force")
 	flag.BoolVar(&o.besideServices, "scale-beside-services", true, "scale scenario: run the failover alone again beside as many Services as the fleet has (2 a cluster), without the fleet")
 	flag.BoolVar(&o.sim, "scale-sim", false, "scale scenario: size-1 clusters on hack/sim.sh's simulated nodes (kwok pods, pgsim PostgreSQL); size-3 ones stay real")

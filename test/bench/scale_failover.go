@@ -49,20 +49,16 @@ func (e *env) failoverBesideServices(ctx context.Context, ns, name string, pairs
 		return nil, err
 	}
 	took, err := e.createServiceLoad(ctx, svcNS, pairs)
+	var rs []runResult
 	if err == nil {
 		logf("scale: %d Services without selectors in %s, taken in by kube-proxy in %s; failover of %s beside them, %d runs",
 			2*pairs, svcNS, secs(took), name, e.opts.scale.failoverRuns)
-		var rs []runResult
 		rs, err = e.scaleFailover(ctx, ns, name)
-		if errDel := e.deleteServiceLoad(ctx, svcNS); errDel != nil && err == nil {
-			err = fmt.Errorf("deleting the Services: %w", errDel)
-		}
-		return rs, err
 	}
-	if errDel := e.deleteServiceLoad(ctx, svcNS); errDel != nil {
-		logf("scale: deleting the Services: %v", errDel)
+	if errDel := e.deleteServiceLoad(ctx, svcNS); errDel != nil && err == nil {
+		err = fmt.Errorf("deleting the Services: %w", errDel)
 	}
-	return nil, err
+	return rs, err
 }
 
 // failoverInFleet measures the fleet's last size-3 cluster (the spec
