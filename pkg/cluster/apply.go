@@ -62,6 +62,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 	case actApplyParams:
 		changed, err := c.applyParameters(ctx, pgc, obs, act)
 		if changed {
+			c.paramsChangedAt = c.cfg.Clock.Now()
 			c.cfg.Recorder.Event(pgc, corev1.EventTypeNormal, string(act.kind), act.reason)
 			klog.FromContext(ctx).Info("Action applied", "action", string(act.kind), "member", act.member, "reason", act.reason)
 		}

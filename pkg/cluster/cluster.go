@@ -37,6 +37,9 @@ type Cluster struct {
 	// Owned by Run's goroutine.
 	failing bool              // the last pass returned an error
 	applied map[string]string // SQL changes already made, to skip repeating them
+	// paramsChangedAt is when ALTER SYSTEM last changed a member: planRoll
+	// waits out paramsReloadGrace after it before restarting the primary.
+	paramsChangedAt time.Time
 	quick   int               // passes run back to back without waiting
 	// heard: members whose PostgreSQL has answered this actor (status_hold.go).
 	heard map[string]bool

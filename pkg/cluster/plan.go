@@ -75,6 +75,9 @@ type planInput struct {
 	replicationDone bool
 	// paramsPending names members whose parameters are not yet applied.
 	paramsPending []string
+	// paramsReloading is true within paramsReloadGrace of a parameter
+	// change: a member's pg_settings may not show pending_restart yet.
+	paramsReloading bool
 	// now is the actor's clock; the maps say since when a member's
 	// PostgreSQL has been unreachable and since when a primary is lost.
 	now              time.Time
@@ -361,6 +364,12 @@ func planRoll(in planInput) (action, bool) {
 		return action{}, false
 	}
 	m := stale[0]
+	if m.role() == RolePrimary && in.paramsReloading && len(live) > 1 {
+		// A replica that has not yet reloaded looks up to date; rolling
+		// the primary now would switch over to it before its own restart
+		// (which may fail on the new value). The next pass sees it.
+		return action{}, false
+	}
 	if m.role() == RolePrimary {
 		return rollPrimary(in, m), true // switchover.go
 	}

@@ -94,6 +94,11 @@ func (c *Cluster) freshest(pgc *v1alpha1.PostgresCluster) *v1alpha1.PostgresClus
 	return out
 }
 
+// paramsReloadGrace is how long after ALTER SYSTEM and pg_reload_conf()
+// a member's pending_restart is not trusted to be current: the postmaster
+// and the probing backend take the reload asynchronously.
+const paramsReloadGrace = 3 * time.Second
+
 // planInput adds to the observation what the actor knows of SQL changes
 // it has already applied.
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
@@ -119,6 +124,7 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 		}
 	}
 	in.paramsRejected = c.rejections.summary(want, obs.members)
+	in.paramsReloading = in.now.Sub(c.paramsChangedAt) < paramsReloadGrace
 	return in
 }
 

@@ -97,3 +97,17 @@ func TestSwitchoverRequestForgottenWhenTheAnnotationGoes(t *testing.T) {
 	in = failoverInput(removed, testMember(removed, 1, up(RolePrimary)), testMember(removed, 2, up(RoleReplica)))
 	assert.Empty(t, computeStatus(removed, in.obs, action{kind: actNone}, nil).LastSwitchover)
 }
+
+// Right after ALTER SYSTEM, a replica may not have reloaded yet and so
+// shows no pending restart: the primary is not rolled (switched over to
+// that replica) until the reload grace is over.
+func TestRollPrimaryWaitsForTheReplicasReload(t *testing.T) {
+	three := testCluster(3, initialized("demo-1", 3))
+	in := failoverInput(three,
+		testMember(three, 1, up(RolePrimary), pendingRestart), testMember(three, 2, up(RoleReplica), at(10)), testMember(three, 3, up(RoleReplica), at(20)))
+	in.paramsReloading = true
+	got := plan(in)
+	assert.NotEqual(t, actSwitchover, got.kind, got.reason)
+	in.paramsReloading = false
+	assert.Equal(t, actSwitchover, plan(in).kind)
+}
