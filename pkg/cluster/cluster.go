@@ -40,7 +40,7 @@ type Cluster struct {
 	// paramsChangedAt is when ALTER SYSTEM last changed a member: planRoll
 	// waits out paramsReloadGrace after it before restarting the primary.
 	paramsChangedAt time.Time
-	quick   int               // passes run back to back without waiting
+	quick           int // passes run back to back without waiting
 	// heard: members whose PostgreSQL has answered this actor (status_hold.go).
 	heard map[string]bool
 	// expectations are the actor's own creations and deletions not yet
