@@ -364,13 +364,13 @@ func planRoll(in planInput) (action, bool) {
 		return action{}, false
 	}
 	m := stale[0]
-	if m.role() == RolePrimary && in.paramsReloading && len(live) > 1 {
-		// A replica that has not yet reloaded looks up to date; rolling
-		// the primary now would switch over to it before its own restart
-		// (which may fail on the new value). The next pass sees it.
-		return action{}, false
-	}
 	if m.role() == RolePrimary {
+		if in.paramsReloading && len(live) > 1 {
+			// A replica that has not yet reloaded looks up to date; rolling
+			// the primary now would switch over to it before its own restart
+			// (which may fail on the new value). The next pass sees it.
+			return action{}, false
+		}
 		return rollPrimary(in, m), true // switchover.go
 	}
 	return action{kind: actDeletePod, member: m.name, reason: fmt.Sprintf("restarting %s (%s) to apply changes", m.name, m.role())}, true
