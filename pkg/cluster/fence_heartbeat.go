@@ -47,6 +47,10 @@ type heartbeat struct {
 	mu      sync.Mutex
 	reached map[string]time.Time // per member: the end of the last beat that may have reached it
 	failing bool
+	// failingSince is when the first of the failing beats to failingFor
+	// started: the member has not answered since.
+	failingSince time.Time
+	failingFor   string
 }
 
 // followPrimary keeps the heartbeat on the cluster's primary: started
@@ -98,6 +102,9 @@ func (c *Cluster) stopHeartbeat() {
 		hb.running.Close()
 	}
 	hb.running, hb.member, hb.key = nil, "", 0
+	hb.mu.Lock()
+	hb.failing, hb.failingSince, hb.failingFor = false, time.Time{}, "" // a closed heartbeat's silence says nothing
+	hb.mu.Unlock()
 }
 
 // beatReporter records, on the actor's clock, when a beat may have reached
@@ -115,6 +122,9 @@ func (c *Cluster) beatReporter(member string) func(postgres.Beat) {
 		}
 		started := b.Err != nil && !hb.failing
 		hb.failing = b.Err != nil
+		if started {
+			hb.failingSince, hb.failingFor = now.Add(-b.Took), member
+		}
 		hb.mu.Unlock()
 		if started {
 			c.poke()
@@ -127,6 +137,17 @@ func (hb *heartbeat) reachedAt(member string) time.Time {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	return hb.reached[member]
+}
+
+// silentSince is when the beats to member started failing, zero when they
+// are not failing.
+func (hb *heartbeat) silentSince(member string) time.Time {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if !hb.failing || hb.failingFor != member {
+		return time.Time{}
+	}
+	return hb.failingSince
 }
 
 // forget drops what the beats said of members other than keep.

@@ -29,6 +29,7 @@ type observation struct {
 	backup   backupObs           // archiving and backups (backup_status.go)
 	tls      tlsObs              // certificates (observe_tls.go)
 	managed  *managedObs         // declared roles and databases (managed_observe.go)
+	probedAt time.Time           // when the probes of this pass started
 }
 
 // observe reads the cluster's children from the listers and probes the
@@ -69,6 +70,7 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 	}
 	c.observeVanished(ctx, obs) // vanished.go: before the probes, so positions are read after
 	if candidates := obs.loginCandidates(pgc.Name); len(candidates) > 0 {
+		obs.probedAt = c.cfg.Clock.Now()
 		c.probeAll(ctx, pgc.Namespace, obs.members, candidates)
 	}
 	if rec := obs.creds.record; rec != nil && rec.complete() {

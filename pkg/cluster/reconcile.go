@@ -150,6 +150,22 @@ func appliedKey(what string, m *member) string {
 	return what + "/" + string(m.pod.UID)
 }
 
+// silentSince is the earliest time m is known not to have answered since:
+// the start of this pass's failed probe, or of the heartbeat's failing
+// beats when they began earlier. Counting from the end of the probe
+// instead added its timeout (up to probeTimeout) to every failover's
+// detection, enough on a node's power loss to miss the self-fence wait.
+func (c *Cluster) silentSince(m *member, now, probedAt time.Time) time.Time {
+	since := now
+	if !probedAt.IsZero() && probedAt.Before(since) {
+		since = probedAt
+	}
+	if beat := c.heartbeat.silentSince(m.name); !beat.IsZero() && beat.Before(since) {
+		since = beat
+	}
+	return since
+}
+
 // trackHealth remembers since when each member's PostgreSQL has been
 // unreachable and since when the primary has been lost; failover waits on
 // both. They live in memory: an operator restart only restarts the clocks,
@@ -171,8 +187,8 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 			c.heard[m.name] = true // status_hold.go
 		}
 		if m.dbErr != nil && postgres.IsUnreachable(m.dbErr) {
-			if c.unreachableSince[m.name].IsZero() {
-				c.unreachableSince[m.name] = now
+			if since := c.silentSince(m, now, obs.probedAt); c.unreachableSince[m.name].IsZero() || since.Before(c.unreachableSince[m.name]) {
+				c.unreachableSince[m.name] = since
 			}
 		} else {
 			delete(c.unreachableSince, m.name)

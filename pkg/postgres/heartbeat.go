@@ -25,6 +25,9 @@ type Beat struct {
 	// An attempt that never connected cannot have touched the server.
 	Reached bool
 	Err     error
+	// Took is how long the attempt ran: a failed beat says the server has
+	// not answered since its start, Took before its report.
+	Took time.Duration
 }
 
 // HeartbeatConfig says how often to beat and how long one beat may take.
@@ -106,7 +109,9 @@ func (h *Heartbeat) run() {
 	for {
 		beat := Beat{Err: err}
 		if err == nil {
+			start := time.Now()
 			conn, beat = h.beat(connector, conn)
+			beat.Took = time.Since(start)
 		}
 		if h.stopped() {
 			return
