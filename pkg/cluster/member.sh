@@ -27,7 +27,24 @@ HBA=$RUN_DIR/pg_hba.conf
 # ca.crt (verifies servers), client-ca.crt (verifies client certificates).
 TLS_DIR=/etc/postgres-tls
 
-log() { echo "member $POD_NAME: $*"; }
+# STEP is what the script last logged it was doing.
+STEP="starting"
+log() {
+	STEP=$*
+	echo "member $POD_NAME: $*"
+}
+
+# on_exit leaves, on a failed exit, the last step as the container's
+# termination message (unless check_major wrote one): the operator quotes
+# it when it replaces the pod, so the reason outlives the pod and its log.
+on_exit() {
+	status=$?
+	[ "$status" -ne 0 ] || return 0
+	msg=${TERMINATION_LOG:-/dev/termination-log}
+	[ ! -s "$msg" ] || return 0
+	printf 'exit status %s while: %s\n' "$status" "$STEP" 2>/dev/null >"$msg" || true
+}
+trap on_exit EXIT
 
 # role reads the role label at start: a member only ever runs as a primary
 # when the operator has labelled it so, which fences a restarted old primary.
@@ -500,6 +517,7 @@ postgres -D "$PGDATA" "$@" \
 	-c primary_slot_name="$SLOT_NAME" \
 	-c recovery_target_timeline=latest &
 PID=$!
+STEP="running postgres, whose own log says why it stopped"
 keep_tls_current $PID &
 # Kubernetes stops a container with SIGTERM, which PostgreSQL reads as a
 # "smart" shutdown that waits for every client. Turn it into a fast one.

@@ -262,7 +262,7 @@ func planReplaceFailed(in planInput, m *member) (action, bool) {
 			"%s failed %d times in a row: restarting it %s after its last failure", m.name, in.restarts[m.name], wait)}, true
 	}
 	return action{kind: actDeletePod, member: m.name, restart: true,
-		reason: fmt.Sprintf("%s's container exited: replacing its pod", m.name)}, true
+		reason: fmt.Sprintf("%s's container exited%s: replacing its pod", m.name, exitDetail(m.pod))}, true
 }
 
 // restartBackoff is 0 for a first failure, then doubles from 1 s to 1 min.

@@ -1,0 +1,58 @@
+package cluster
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// exitTrap is member.sh from its STEP variable to the EXIT trap.
+var exitTrap = regexp.MustCompile(`(?s)\nSTEP="starting"\n.*?\ntrap on_exit EXIT\n`)
+
+// member.sh leaves the step it failed at as the termination message, keeps
+// one check_major wrote, and writes nothing on a clean exit; the operator
+// quotes it when it replaces the pod.
+func TestMemberExitLeavesItsStep(t *testing.T) {
+	block := exitTrap.FindString(memberScript)
+	require.NotEmpty(t, block, "the exit trap not found in member.sh")
+	for _, tc := range []struct {
+		name, body, before, want string
+	}{
+		{"a failing step", `log "cloning from demo-rw"; false`, "", "exit status 1 while: cloning from demo-rw\n"},
+		{"a message already written", `exit 3`, "image-major-mismatch: x\n", "image-major-mismatch: x\n"},
+		{"a clean exit", `log "done"; exit 0`, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			termLog := filepath.Join(t.TempDir(), "termination-log")
+			require.NoError(t, os.WriteFile(termLog, []byte(tc.before), 0o600))
+			cmd := exec.Command("/bin/sh", "-c", "set -eu\n"+block+tc.body+"\n")
+			cmd.Env = []string{"POD_NAME=demo-2", "TERMINATION_LOG=" + termLog}
+			out, err := cmd.CombinedOutput()
+			if tc.want == "" {
+				require.NoError(t, err, "%s", out)
+			} else {
+				require.Error(t, err, "the exit status is kept")
+			}
+			got, err := os.ReadFile(termLog)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(got))
+		})
+	}
+}
+
+func TestExitDetail(t *testing.T) {
+	assert.Empty(t, exitDetail(&corev1.Pod{}), "no container status")
+	assert.Equal(t, " (exit code 3: exit status 3 while: cloning from demo-rw)",
+		exitDetail(podTerminatedWith("exit status 3 while: cloning from demo-rw\nsecond line")))
+	long := exitDetail(podTerminatedWith(strings.Repeat("x", 500)))
+	assert.Less(t, len(long), 230, "bounded: %q", long)
+	noMsg := podTerminatedWith("")
+	assert.Equal(t, " (exit code 3)", exitDetail(noMsg))
+}
