@@ -46,9 +46,8 @@ type heartbeat struct {
 
 	mu      sync.Mutex
 	reached map[string]time.Time // per member: the end of the last beat that may have reached it
-	failing bool
 	// failingSince is when the first of the failing beats to failingFor
-	// started: the member has not answered since.
+	// started (the member has not answered since); zero while beats pass.
 	failingSince time.Time
 	failingFor   string
 }
@@ -103,7 +102,7 @@ func (c *Cluster) stopHeartbeat() {
 	}
 	hb.running, hb.member, hb.key = nil, "", 0
 	hb.mu.Lock()
-	hb.failing, hb.failingSince, hb.failingFor = false, time.Time{}, "" // a closed heartbeat's silence says nothing
+	hb.failingSince, hb.failingFor = time.Time{}, "" // a closed heartbeat's silence says nothing
 	hb.mu.Unlock()
 }
 
@@ -120,10 +119,12 @@ func (c *Cluster) beatReporter(member string) func(postgres.Beat) {
 			}
 			hb.reached[member] = now
 		}
-		started := b.Err != nil && !hb.failing
-		hb.failing = b.Err != nil
-		if started {
+		started := b.Err != nil && hb.failingSince.IsZero()
+		switch {
+		case started:
 			hb.failingSince, hb.failingFor = now.Add(-b.Took), member
+		case b.Err == nil:
+			hb.failingSince, hb.failingFor = time.Time{}, ""
 		}
 		hb.mu.Unlock()
 		if started {
@@ -144,7 +145,7 @@ func (hb *heartbeat) reachedAt(member string) time.Time {
 func (hb *heartbeat) silentSince(member string) time.Time {
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
-	if !hb.failing || hb.failingFor != member {
+	if hb.failingFor != member {
 		return time.Time{}
 	}
 	return hb.failingSince
