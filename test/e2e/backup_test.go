@@ -20,7 +20,6 @@ import (
 // has exactly the rows committed before T; a clone (no target) has the
 // newest state; and a restore after a failover reads the new timeline.
 func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "pitr")
 	objectStore(t, f, ns)
@@ -83,7 +82,6 @@ func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
 // A target the archive cannot reach fails the restore with the reason in
 // the cluster's status, never an empty database or a silent success.
 func TestBackupRecoveryTargetUnreachable(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "pitr-bad")
 	objectStore(t, f, ns)
@@ -100,7 +98,6 @@ func TestBackupRecoveryTargetUnreachable(t *testing.T) {
 // database keeps taking writes, and a backup fails with the engine's reason.
 // A bad cron schedule is reported, nothing else breaks.
 func TestBackupBadConfiguration(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "backup-bad")
 	objectStore(t, f, ns)

@@ -32,7 +32,6 @@ func identities(t *testing.T, f *framework.Framework, ns, cluster, pw string) ma
 // A reloadable parameter changed with `kubectl patch` reaches every member
 // without restarting any: same pods, same postmaster start times.
 func TestConfigReloadableParameter(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "cfg-reload")
 	pw := createReadyCluster(t, f, ns, "reload", 2, "")

@@ -21,7 +21,6 @@ import (
 // the Secret comes back with the password the role has, and failover still
 // works afterwards.
 func TestCredentialsSecretDeletedByMistake(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "secret-deleted")
 	pw := createReadyCluster(t, f, ns, "sd", 2, "")
@@ -55,7 +54,6 @@ func TestCredentialsSecretDeletedByMistake(t *testing.T) {
 // pod restart and no unready member; a refused value is reported once and
 // changes nothing.
 func TestCredentialsRotation(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "rotate")
 	old := createReadyCluster(t, f, ns, "rot", 2, "")

@@ -19,7 +19,6 @@ import (
 // The README's example yields a running PostgreSQL that psql on the host
 // can query, and `kubectl replace` of the manifest is picked up.
 func TestExampleClusterAndReplace(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "example")
 	manifest, err := os.ReadFile(filepath.Join(f.Root, "manifests/examples/minimal.yaml"))

@@ -29,7 +29,6 @@ func expectation(t *testing.T, path string) string {
 // Every manifest in test/invalid is refused by the real API server with a
 // message naming the field, so the operator never sees it.
 func TestInvalidManifestsAreRefused(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "invalid")
 	files, err := filepath.Glob(filepath.Join(f.Root, "test/invalid/*.yaml"))
@@ -50,7 +49,6 @@ func TestInvalidManifestsAreRefused(t *testing.T) {
 
 // Invalid changes to an existing cluster are refused on update.
 func TestInvalidUpdatesAreRefused(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "invalid-upd")
 	dirs, err := filepath.Glob(filepath.Join(f.Root, "test/invalid/updates/*/"))
@@ -74,7 +72,6 @@ func TestInvalidUpdatesAreRefused(t *testing.T) {
 // or with --all, until the field is turned off; the refusal says how (the
 // ValidatingAdmissionPolicy in manifests/admission).
 func TestDeletionProtection(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "protect")
 	manifest := `apiVersion: postgres-operator.dev/v1alpha1

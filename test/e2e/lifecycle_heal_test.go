@@ -26,7 +26,6 @@ const cloneMarker = "cloning from"
 // the same claim (UID), no clone in the new pod's log, streaming again and
 // following new writes.
 func TestLifecycleReplicaPodDeleted(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-podgone")
 	pw := createReadyCluster(t, f, ns, "heal", 2, "")
@@ -57,7 +56,6 @@ func TestLifecycleReplicaPodDeleted(t *testing.T) {
 // new member, with the next ordinal, that re-clones, streams and has the
 // rows; the lost member's slot is dropped.
 func TestLifecycleReplicaVolumeDeleted(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-pvcgone")
 	pw := createReadyCluster(t, f, ns, "reclone", 2, "")
@@ -95,7 +93,6 @@ func claimUID(t *testing.T, f *framework.Framework, ns, name string) string {
 // when the primary refuses its replication connection the replica leaves
 // -ro, and it comes back once it streams again.
 func TestLifecycleReplicaReadyOnlyWhileStreaming(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-streaming")
 	pw := createReadyCluster(t, f, ns, "stream", 2, "")

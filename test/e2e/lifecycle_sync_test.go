@@ -34,7 +34,6 @@ import (
 //     resuming replay on one standby releases it, and the row is then
 //     visible on that standby with no waiting, as remote_apply promises.
 func TestLifecycleSyncReplication(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-sync")
 	pw := createReadyCluster(t, f, ns, "sync", 3, "  replication:\n    mode: sync\n")

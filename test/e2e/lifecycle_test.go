@@ -20,7 +20,6 @@ import (
 // replicas are cloned with the rows written before and stream from the
 // primary.
 func TestLifecycleGrowByReplace(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-grow")
 	pw := createReadyCluster(t, f, ns, "grow", 1, "")
@@ -43,7 +42,6 @@ func TestLifecycleGrowByReplace(t *testing.T) {
 // Deleting a cluster deletes its pods, Services, Secrets and volumes; a
 // cluster with storage.retainOnDelete keeps its volumes, and only them.
 func TestLifecycleDeleteCluster(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-delete")
 	createReadyCluster(t, f, ns, "gone", 2, "")
@@ -75,7 +73,6 @@ func TestLifecycleDeleteCluster(t *testing.T) {
 // lose their owner, so deleting the cluster keeps the data; turned off
 // again, they get it back.
 func TestLifecycleRetainTurnedOnLater(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-retain")
 	createReadyCluster(t, f, ns, "late", 2, "")
@@ -152,7 +149,6 @@ func childNames(f *framework.Framework, ns, cluster string) (map[string][]string
 // shows conditions and Events in sentences a user can act on, including a
 // Warning for a request the operator refused.
 func TestLifecycleDescribeAndGet(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "lc-describe")
 	createReadyCluster(t, f, ns, "desc", 2, "")

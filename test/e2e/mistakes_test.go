@@ -24,7 +24,6 @@ import (
 // reason in its status; fixing spec.image starts the seed afresh (it never
 // initialised, so nothing is lost) and the cluster becomes Ready.
 func TestMistakeWrongImageThenFixed(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "wrong-image")
 	f.KubectlOK(t, framework.ClusterYAML("img", 1, "  image: localhost/no-such-image:1\n"), "-n", ns, "apply", "-f", "-")
@@ -46,7 +45,6 @@ func TestMistakeWrongImageThenFixed(t *testing.T) {
 // every other setting applied, the refusal is reported once as a Warning
 // Event and in the Progressing condition, and fixing it applies it.
 func TestMistakeParameterPostgresRefuses(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "bad-param")
 	pw := createReadyCluster(t, f, ns, "bp", 1, "  parameters:\n    shared_buffers: banana\n    work_mem: 8MB\n")
@@ -104,7 +102,6 @@ const eventTimeout = 30 * time.Second
 // An image whose PostgreSQL is not the cluster's major version is refused
 // by the member before it touches any data, and the cluster says why.
 func TestMistakeImageOfAnotherMajorVersion(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "wrong-major")
 	f.KubectlOK(t, strings.Replace(framework.ClusterYAML("major", 1, "  image: localhost/postgres:15\n"),
@@ -122,7 +119,6 @@ func TestMistakeImageOfAnotherMajorVersion(t *testing.T) {
 // A replica labelled primary by hand would get writes through -rw: the
 // operator puts its label back, and -rw routes only to the primary again.
 func TestMistakeReplicaLabelledPrimary(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "stray-label")
 	pw := createReadyCluster(t, f, ns, "sl", 2, "")
@@ -147,7 +143,6 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 // memory than the machine has) stops the roll at the first replica; fixing
 // the spec reaches that member at its next start, and the roll completes.
 func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "no-start")
 	pw := createReadyCluster(t, f, ns, "ns1", 2, "")
@@ -187,7 +182,6 @@ func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 // restarted on its volume cannot pull its image. Fixing the image restarts
 // it with its data, and the cluster comes back whole.
 func TestMistakeWrongImageThenEveryPodLost(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "img-dr")
 	pw := createReadyCluster(t, f, ns, "dr", 2, "")
@@ -221,7 +215,6 @@ func TestMistakeWrongImageThenEveryPodLost(t *testing.T) {
 // Secrets, then starts afresh: it used to take over the old pod and
 // volume as they were being deleted, old data and old status included.
 func TestMistakeDeleteAndCreateAgainAtOnce(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "again")
 	pw := createReadyCluster(t, f, ns, "again", 1, "")

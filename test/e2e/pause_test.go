@@ -18,7 +18,6 @@ import (
 
 // A paused cluster gets a Paused condition and no member until unpaused.
 func TestPausedClusterWaits(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "paused")
 	f.KubectlOK(t, `

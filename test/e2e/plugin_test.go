@@ -70,7 +70,6 @@ func (p pgcPlugin) ok(args ...string) string {
 // switchover --to --wait, psql through -rw (the password from the Secret,
 // never on a command line) and the logs of a member and of the operator.
 func TestKubectlPlugin(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "plugin")
 	plugin := buildPlugin(t, f, ns)

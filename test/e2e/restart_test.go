@@ -16,7 +16,6 @@ import (
 // sets it) restarts every member once, the primary by a switchover, and
 // the rows stay.
 func TestRollingRestartAnnotation(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "restart")
 	pw := createReadyCluster(t, f, ns, "rr", 2, "")
@@ -44,7 +43,6 @@ func TestRollingRestartAnnotation(t *testing.T) {
 // The same switchover asked twice: removing the annotation in between is
 // how a user says "again", and the second one switches back.
 func TestSwitchoverAskedTwice(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "switch-twice")
 	createReadyCluster(t, f, ns, "sw", 2, "")

@@ -73,7 +73,6 @@ func initSQLConfigMap(t *testing.T, name, script string) string {
 // databases appear, change and go as the spec says; a changed password
 // works within a pass, with no pod restarted.
 func TestRolesAndDatabasesAsDeclared(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "roles")
 	f.KubectlOK(t, initSQLConfigMap(t, "init-sql",
@@ -177,7 +176,6 @@ func TestRolesAndDatabasesAsDeclared(t *testing.T) {
 // changes nothing, and wedges nothing: the cluster is Ready, other
 // changes apply, and the fixed script runs.
 func TestWrongDatabaseInitSQL(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "bad-init")
 	f.KubectlOK(t, initSQLConfigMap(t, "init-sql", "CREATE TABLE half (id int);\nSELEC 1;\n"), "-n", ns, "apply", "-f", "-")

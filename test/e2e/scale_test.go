@@ -20,7 +20,6 @@ import (
 // replica with its volume and its slot on the primary; scaling up adds a
 // new ordinal (never reusing the removed one) that clones and streams.
 func TestScaleDownAndUp(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "scale")
 	pw := createReadyCluster(t, f, ns, "scale", 3, "")

@@ -21,7 +21,6 @@ import (
 // the refusal must reach the user as a Warning Event and in the Progressing
 // condition, the cluster stays Ready, and the operator does not retry it.
 func TestStorageGrowthRefusedByTheStorageClass(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "grow")
 	createReadyCluster(t, f, ns, "grow", 1, "")

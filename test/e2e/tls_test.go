@@ -25,7 +25,6 @@ import (
 // over TLS, and the superuser's password alone does not log in over TCP
 // (spec.superuserAccess is off) while the operator keeps working.
 func TestTLSByDefault(t *testing.T) {
-	inNamespaceOnly(t)
 	f := setup(t)
 	ns := f.Namespace(t, "tls")
 	yaml := "apiVersion: postgres-operator.dev/v1alpha1\nkind: PostgresCluster\nmetadata: {name: sec}\n" +
