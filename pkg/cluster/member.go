@@ -23,6 +23,9 @@ type member struct {
 	// moment the ages it reported count back from (zero: not probed).
 	answeredAt time.Time
 	tls        *postgres.TLS // how to connect to it; nil: plain text (observe_tls.go)
+	// seenTimeline is the newest timeline this pod's reports have shown
+	// (safety_timeline.go).
+	seenTimeline uint32
 }
 
 // role is the role label of the member's pod ("" without a pod).

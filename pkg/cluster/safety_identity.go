@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
-	"postgres-operator.dev/postgres-operator/pkg/postgres"
 )
 
 // Identity checks. Every member of a cluster descends from the seed's
@@ -77,7 +76,7 @@ func (o *observation) isForeign(name string) bool { return o.safety.foreign[name
 // the timeline, all are kept: failover then compares WAL as before.
 func onClusterTimeline(candidates []*member, timeline uint32) (kept []*member, refused []string) {
 	for _, m := range candidates {
-		if standbyTimeline(m.db) >= timeline {
+		if standbyTimeline(m) >= timeline {
 			kept = append(kept, m)
 		}
 	}
@@ -85,16 +84,26 @@ func onClusterTimeline(candidates []*member, timeline uint32) (kept []*member, r
 		return candidates, nil
 	}
 	for _, m := range candidates {
-		if standbyTimeline(m.db) < timeline {
+		if standbyTimeline(m) < timeline {
 			refused = append(refused, fmt.Sprintf("not %s: it is on timeline %d, behind the cluster's %d",
-				m.name, standbyTimeline(m.db), timeline))
+				m.name, standbyTimeline(m), timeline))
 		}
 	}
 	return kept, refused
 }
 
-// standbyTimeline is the newest timeline a standby's reports show.
-func standbyTimeline(st *postgres.Status) uint32 {
+// standbyTimeline is the newest timeline a standby's reports show, this
+// pass's or, for the same pod, an earlier one's (safety_timeline.go).
+func standbyTimeline(m *member) uint32 {
+	return max(reportedTimeline(m), m.seenTimeline)
+}
+
+// reportedTimeline is the newest timeline this pass's report shows.
+func reportedTimeline(m *member) uint32 {
+	st := m.db
+	if st == nil {
+		return 0
+	}
 	return max(st.Timeline, st.ReceiverTimeline, st.Checkpoint.Timeline, st.MinRecovery.Timeline)
 }
 

@@ -45,6 +45,9 @@ type safetyMemory struct {
 	// PostgreSQL reported another system identifier, so a member is still
 	// known foreign while its PostgreSQL does not answer.
 	foreignVolumes map[types.UID]string
+	// timelines remembers, by pod UID, the newest timeline each member's
+	// reports showed (safety_timeline.go).
+	timelines map[types.UID]uint32
 	// announced holds the keys of the notices already sent as Events.
 	announced map[string]bool
 	// dial checks whether an address accepts connections (vanished.go);
@@ -57,6 +60,7 @@ type safetyMemory struct {
 // probes.
 func (c *Cluster) safetyInput(pgc *v1alpha1.PostgresCluster, obs *observation, in *planInput) {
 	c.markForeign(pgc, obs)
+	c.rememberTimelines(obs)
 	if everyReplicaStreams(obs) {
 		c.safety.reclones = 0 // the back-off starts afresh
 	}
