@@ -450,6 +450,25 @@ set_primary_conninfo() {
 	mv "$conf.new" "$conf"
 }
 
+# A killed postmaster leaves its lock files on the volume: postmaster.pid
+# and the lock of the volume's socket directory. PostgreSQL takes a lock
+# whose PID is alive for a running server's, but a new container's PIDs
+# start afresh, so by now the old postmaster's PID can be any process here
+# (an exec probe's psql), and the start fails with "lock file ... already
+# exists". This member's only server is the one this script starts, so a
+# lock whose PID is not a postgres process here is stale.
+clear_stale_locks() {
+	for lock in "$PGDATA/postmaster.pid" "$VOLUME_SOCKET_DIR"/.s.PGSQL.*.lock; do
+		[ -f "$lock" ] || continue
+		pid=$(head -n 1 "$lock" | tr -d ' ')
+		if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ]; then
+			continue
+		fi
+		log "removing the stale lock file $lock (PID $pid is no postgres process here)"
+		rm -f "$lock"
+	done
+}
+
 prepare_data() {
 	if [ ! -s "$PGDATA/PG_VERSION" ] || [ -f "$RESTORING" ]; then
 		case "$BOOTSTRAP" in
@@ -495,6 +514,7 @@ write_hba
 write_pgbr
 mkdir -p "$VOLUME_SOCKET_DIR"
 check_major
+clear_stale_locks
 prepare_data
 
 apply_spec_parameters
