@@ -28,10 +28,7 @@ func (c *Cluster) rememberTimelines(obs *observation) {
 		if m.pod == nil {
 			continue
 		}
-		tl := c.safety.timelines[m.pod.UID]
-		if m.db != nil {
-			tl = max(tl, reportedTimeline(m))
-		}
+		tl := max(c.safety.timelines[m.pod.UID], reportedTimeline(m))
 		if tl > 0 {
 			seen[m.pod.UID] = tl
 		}
