@@ -171,12 +171,13 @@ func (c *Cluster) silentSince(m *member, now, probedAt time.Time) time.Time {
 // both. They live in memory: an operator restart only restarts the clocks,
 // which delays a failover, never hastens one.
 func (c *Cluster) trackHealth(now time.Time, obs *observation) {
+	p := obs.members.live().primary()
 	for _, m := range obs.members {
 		if m.healthy() {
 			delete(c.restarts, m.name)
 			delete(c.seedRetries, m.name)
 		}
-		if m.db != nil && m.db.InRecovery && !m.streaming() {
+		if m.db != nil && m.db.InRecovery && !streamsFrom(p, m) {
 			if c.notStreamingSince[m.name].IsZero() {
 				c.notStreamingSince[m.name] = now
 			}
@@ -199,7 +200,6 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 			delete(c.heard, name) // scaled away: one created again is new to this actor
 		}
 	}
-	p := obs.members.live().primary()
 	for name := range c.lostSince {
 		if p == nil || p.name != name {
 			delete(c.lostSince, name)

@@ -128,6 +128,23 @@ func sharedCause(in planInput, replicas []*member) string {
 	return "no replica streams, so the cause may be shared (authentication, DNS, the primary itself)"
 }
 
+// streamsFrom says whether replica m streams from the primary p, for the
+// clock of how long it has not (trackHealth). Its receiver's word is not
+// enough: a replica whose history left the primary's restarts its receiver
+// every few hundred ms (it streams its old timeline to the fork, the
+// primary ends it there, it retries) and reads "streaming" most of the
+// time, so the clock kept restarting and its re-clone never came. A
+// replica with proof that it can never stream from p does not stream.
+func streamsFrom(p, m *member) bool {
+	if !m.streaming() {
+		return false
+	}
+	if p == nil || p == m || !p.healthy() {
+		return true
+	}
+	return replicaProof(p, m) == ""
+}
+
 // replicaProof says why m can never stream from primary p again, or "".
 func replicaProof(p, m *member) string {
 	pr, r := p.db, m.db

@@ -235,3 +235,42 @@ func TestStuckReplicaActor(t *testing.T) {
 	assert.Equal(t, 1, w.c.safety.reclones)
 	assert.False(t, w.c.safety.recloneAt.IsZero())
 }
+
+// TestDivergedReplicaFlickeringStreamingIsStillStuck: a replica whose
+// history left the primary's restarts its WAL receiver over and over and
+// reads "streaming" in most passes. Its not-streaming clock must run on
+// through those passes, so the re-clone its proof allows comes; a replica
+// that truly streams stops the clock.
+func TestDivergedReplicaFlickeringStreamingIsStillStuck(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2), readyInStatus("demo-1", "demo-2"))
+	c, _, clk := heartbeatActor(pgc)
+	pass := func(receiver string, diverged bool) *observation {
+		replica := []memberOpt{up(RoleReplica), receiverWaitsAt(0x4637240)}
+		if !diverged {
+			replica = append(replica, receiverWaitsAt(0x4000000))
+		}
+		replica = append(replica, func(m *member) { m.db.ReceiverStatus = receiver })
+		obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary), promotedAt(0x4018038)), testMember(pgc, 2, replica...))
+		c.trackHealth(clk.Now(), obs)
+		return obs
+	}
+
+	start := clk.Now()
+	pass("waiting", true)
+	for range 12 {
+		clk.Step(5 * time.Second)
+		pass("streaming", true)
+	}
+	require.Equal(t, start, c.notStreamingSince["demo-2"], "the clock runs on while the diverged receiver reads streaming")
+
+	in := edit(pgc, func(in *planInput) { in.now, in.notStreamingSince = clk.Now(), c.notStreamingSince },
+		testMember(pgc, 1, up(RolePrimary), promotedAt(0x4018038)),
+		testMember(pgc, 2, up(RoleReplica), receiverWaitsAt(0x4637240), func(m *member) { m.db.ReceiverStatus = "streaming" }))
+	act, ok := planStuckReplicas(in)
+	require.True(t, ok, "re-cloned once stuck for the timeout")
+	assert.Equal(t, "demo-2", act.member)
+	assert.True(t, act.reclone)
+
+	pass("streaming", false)
+	assert.NotContains(t, c.notStreamingSince, "demo-2", "a replica behind the fork that streams stops the clock")
+}
