@@ -5,7 +5,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,40 +23,16 @@ import (
 // for b starts once and never restarts, so the re-clone its proof allows
 // comes after stuckTimeout.
 func TestDivergedReplicaNeverCountsAsStreaming(t *testing.T) {
-	p := pgtest.NewPrimary(t, "p")
-	a := p.NewStandby(t, "a")
-	b := p.NewStandby(t, "b")
+	d := pgtest.NewDivergence(t, desiredParameters(testCluster(2))["wal_retrieve_retry_interval"])
+	a, b := d.Primary, d.Replica
 	db := postgres.New() // one client: it keeps one connection per server
-	// The members' retry interval, and megabytes of WAL between the
-	// fork's segment start and the fork: each of b's attempts streams them
-	// again, long enough for probes to catch it streaming.
-	b.Exec(t, `ALTER SYSTEM SET wal_retrieve_retry_interval = '`+desiredParameters(testCluster(2))["wal_retrieve_retry_interval"]+`'`)
-	b.Exec(t, `SELECT pg_reload_conf()`)
-	p.Exec(t, `SELECT pg_switch_wal()`)
-	p.Exec(t, `CREATE TABLE t AS SELECT generate_series(1, 150000) AS i`)
-	caughtUp := realProbe(t, db, p).CurrentLSN
-	pgtest.Eventually(t, 30*time.Second, "a to replay the table", func() (bool, error) {
-		st, err := db.Probe(context.Background(), a.Endpoint())
-		return st.ReplayedLSN >= caughtUp, err
-	})
-	a.Stop(t)
-	p.Exec(t, `INSERT INTO t VALUES (2)`) // a few bytes past the fork, in the fork's segment
-	end := realProbe(t, db, p).CurrentLSN
-	pgtest.Eventually(t, 30*time.Second, "b to replay everything", func() (bool, error) {
-		st, err := db.Probe(context.Background(), b.Endpoint())
-		return st.ReplayedLSN >= end, err
-	})
-	p.Stop(t)
-	a.Start(t)
-	require.NoError(t, db.Promote(context.Background(), a.Endpoint(), 30*time.Second))
-	followUpstream(t, b, p, a)
 
 	pgc := testCluster(2, initialized("demo-1", 2), readyInStatus("demo-1", "demo-2"))
 	c, _, clk := heartbeatActor(pgc)
 	var start time.Time
 	var last *observation
 	streamingLooks, looks := 0, 0
-	pgtest.Eventually(t, time.Minute, "b stuck for stuckTimeout, with 3 probes that read streaming", func() (bool, error) {
+	pgtest.Eventually(t, 2*time.Minute, "b stuck for stuckTimeout, and a probe of b that reads streaming", func() (bool, error) {
 		primary, replica := realProbe(t, db, a), realProbe(t, db, b)
 		looks++
 		if replica.Streaming() {
@@ -71,7 +46,7 @@ func TestDivergedReplicaNeverCountsAsStreaming(t *testing.T) {
 			require.False(t, start.IsZero(), "the first pass starts b's clock (receiver %q)", replica.ReceiverStatus)
 		}
 		require.Equal(t, start, c.notStreamingSince["demo-2"], "b's clock restarted on a probe whose receiver read %q", replica.ReceiverStatus)
-		if streamingLooks < 3 || clk.Since(start) < stuckTimeout {
+		if streamingLooks == 0 || clk.Since(start) < stuckTimeout {
 			return false, fmt.Errorf("%d of b's %d probes read streaming, stuck for %s", streamingLooks, looks, clk.Since(start))
 		}
 		return true, nil
@@ -92,15 +67,4 @@ func realProbe(t *testing.T, db postgres.Client, s *pgtest.Server) postgres.Stat
 	st, err := db.Probe(context.Background(), s.Endpoint())
 	require.NoError(t, err)
 	return st
-}
-
-// followUpstream points standby, which streamed from old, at upstream,
-// with a slot there.
-func followUpstream(t *testing.T, standby, old, upstream *pgtest.Server) {
-	t.Helper()
-	upstream.Exec(t, `SELECT pg_create_physical_replication_slot($1, true)`, postgres.SlotName(standby.Name))
-	ci := standby.Query(t, `SHOW primary_conninfo`)
-	ci = strings.Replace(ci, fmt.Sprintf("port=%d", old.Port), fmt.Sprintf("port=%d", upstream.Port), 1)
-	standby.Exec(t, fmt.Sprintf(`ALTER SYSTEM SET primary_conninfo = '%s'`, strings.ReplaceAll(ci, "'", "''")))
-	standby.Exec(t, `SELECT pg_reload_conf()`)
 }

@@ -4,8 +4,6 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,22 +66,8 @@ func TestProbeSafetyColumns(t *testing.T) {
 // history left it.
 func TestProbeSeesDivergedStandby(t *testing.T) {
 	t.Parallel()
-	p := pgtest.NewPrimary(t, "p")
-	a := p.NewStandby(t, "a")
-	b := p.NewStandby(t, "b")
-	p.Exec(t, `CREATE TABLE t AS SELECT 1 AS i`)
-	p.WaitStreaming(t, "a")
-	a.Stop(t)
-	p.Exec(t, `INSERT INTO t SELECT generate_series(1, 10000)`)
-	end := probe(t, p).CurrentLSN
-	pgtest.Eventually(t, 30*time.Second, "b to replay everything", func() (bool, error) {
-		st, err := postgres.New().Probe(context.Background(), b.Endpoint())
-		return st.ReplayedLSN >= end, err
-	})
-	p.Stop(t)
-	a.Start(t)
-	require.NoError(t, postgres.New().Promote(context.Background(), a.Endpoint(), 30*time.Second))
-	follow(t, b, p, a)
+	d := pgtest.NewDivergence(t, "5s")
+	a, b, end := d.Primary, d.Replica, d.OldEnd
 
 	primary := probe(t, a)
 	require.Equal(t, uint32(2), primary.Timeline)
@@ -133,15 +117,4 @@ func TestProbeSeesLostSlot(t *testing.T) {
 		return !s.Streaming(), err
 	})
 	assert.Less(t, s.Position(), p.OldestWAL, "the segment the standby needs next is gone from the primary")
-}
-
-// follow points standby at a new upstream (through a slot of the same
-// name), as the -rw Service does after a failover.
-func follow(t *testing.T, standby, old, upstream *pgtest.Server) {
-	t.Helper()
-	upstream.Exec(t, `SELECT pg_create_physical_replication_slot($1, true)`, postgres.SlotName(standby.Name))
-	ci := standby.Query(t, `SHOW primary_conninfo`)
-	ci = strings.Replace(ci, fmt.Sprintf("port=%d", old.Port), fmt.Sprintf("port=%d", upstream.Port), 1)
-	standby.Exec(t, fmt.Sprintf(`ALTER SYSTEM SET primary_conninfo = '%s'`, strings.ReplaceAll(ci, "'", "''")))
-	standby.Exec(t, `SELECT pg_reload_conf()`)
 }
