@@ -31,15 +31,15 @@ for crd in postgresclusters.postgres-operator.dev postgresbackups.postgres-opera
 	done
 done
 existed=$($KUBECTL -n postgres-operator get deployment postgres-operator -o name 2>/dev/null || true)
-$KUBECTL apply -k "$ROOT/hack/local-overlay" >/dev/null
 # With extra nodes (make local-up NODES=3), keep the operator beside the API
 # server on the first node: the node faults (cut, stop) and the sim nodes
 # are for the members; an operator cut off with them would measure its own
 # fate (a lost Lease, a restart) instead of theirs.
+overlay=$ROOT/hack/local-overlay
 if [ "$($KUBECTL get nodes -o name | wc -l)" -gt 1 ]; then
-	$KUBECTL -n postgres-operator patch deployment postgres-operator --type merge \
-		-p '{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/hostname":"local-node"}}}}}' >/dev/null
+	overlay=$ROOT/hack/local-overlay-nodes
 fi
+$KUBECTL apply -k "$overlay" >/dev/null
 if [ -n "$existed" ]; then
 	# A rebuilt image keeps its tag: restart so the new one runs.
 	$KUBECTL -n postgres-operator rollout restart deployment/postgres-operator >/dev/null

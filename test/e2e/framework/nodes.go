@@ -139,14 +139,46 @@ func (f *Framework) ScaleOperator(replicas int32) error {
 		return nil
 	}
 	deadline := time.Now().Add(2 * time.Minute)
+	var left []string
 	for time.Now().Before(deadline) {
 		list, err := f.Kube.CoreV1().Pods(OperatorNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: operatorSelector})
 		if err == nil && !slices.ContainsFunc(list.Items, operatorMayRun) {
 			return nil
 		}
+		if err == nil {
+			left = describeOperatorPods(list.Items)
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("operator pods still there 2m after scaling to 0")
+	return fmt.Errorf("operator pods still there 2m after scaling to 0: %s", strings.Join(left, "; "))
+}
+
+// describeOperatorPods says, for each pod that may still run, where it is,
+// whether it is being deleted, and what its containers report.
+func describeOperatorPods(pods []corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		if !operatorMayRun(p) {
+			continue
+		}
+		var states []string
+		for _, cs := range p.Status.ContainerStatuses {
+			state := "waiting"
+			switch {
+			case cs.State.Running != nil:
+				state = "running since " + cs.State.Running.StartedAt.Format("15:04:05")
+			case cs.State.Terminated != nil:
+				state = "terminated"
+			}
+			states = append(states, cs.Name+" "+state)
+		}
+		deleting := "not deleted"
+		if p.DeletionTimestamp != nil {
+			deleting = "deleted at " + p.DeletionTimestamp.Format("15:04:05")
+		}
+		out = append(out, fmt.Sprintf("%s on %s (%s; %s)", p.Name, p.Spec.NodeName, deleting, strings.Join(states, ", ")))
+	}
+	return out
 }
 
 // operatorMayRun: p is not being deleted, or a container of it runs.
