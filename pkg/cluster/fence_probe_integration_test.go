@@ -186,8 +186,11 @@ func TestFenceProbeFreshlyPromotedPrimaryIsAlive(t *testing.T) {
 	w.primary.Stop(t)
 	w.standby.Exec(t, `SELECT pg_create_physical_replication_slot('demo_1')`)
 	olderThanLease(t, w.standby)
-	w.standby.Exec(t, `SELECT pg_promote(true, 30)`)
+	// Taken before the call: the promotion happens within it, so this is
+	// never later than the promotion (pg_promote returns up to its poll
+	// interval after it).
 	promoted := time.Now()
+	w.standby.Exec(t, `SELECT pg_promote(true, 30)`)
 	ok, out := w.probe(w.standby)
 	assert.True(t, ok, "just promoted: %s", out)
 	assert.True(t, strings.HasPrefix(w.answer(w.standby), "lease "))
@@ -195,5 +198,7 @@ func TestFenceProbeFreshlyPromotedPrimaryIsAlive(t *testing.T) {
 		ok, _ := w.probe(w.standby)
 		return !ok, nil
 	})
+	// The history file's mtime has whole seconds, so the lease may count
+	// from up to a second before the promotion, never more.
 	assert.GreaterOrEqual(t, time.Since(promoted), testLease-fenceLead-time.Second, "its promotion counted")
 }
