@@ -155,14 +155,21 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 }
 
 // readinessProbe: a primary is ready when it answers; a replica when it
-// streams from the primary. It is role-agnostic so a promoted replica stays
-// ready without waiting for its label file to refresh. psql exits 0 whatever
-// a query returns, so a standby that is not streaming raises an error, which
-// makes psql exit 1 and names the reason in the probe's output. The body is
-// quoted with a named tag: the kubelet expands "$$" in a command to "$".
+// streams from the primary, up to or past what it has replayed. A replica
+// whose history left the primary's (an async failover promoted a member
+// behind it) re-streams its old timeline from the segment's start up to the
+// fork every wal_retrieve_retry_interval and reads "streaming" much of the
+// time, but what it receives never reaches what it replayed: it must not
+// serve its diverged data behind -ro. A healthy receiver also starts at its
+// segment's start, and passes that point within milliseconds. The probe is
+// role-agnostic so a promoted replica stays ready without waiting for its
+// label file to refresh. psql exits 0 whatever a query returns, so a
+// standby that is not streaming raises an error, which makes psql exit 1
+// and names the reason in the probe's output. The body is quoted with a
+// named tag: the kubelet expands "$$" in a command to "$".
 func readinessProbe() *corev1.Probe {
 	const check = "DO $probe$BEGIN IF pg_is_in_recovery() AND NOT EXISTS " +
-		"(SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') " +
+		"(SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming' AND flushed_lsn >= pg_last_wal_replay_lsn()) " +
 		"THEN RAISE EXCEPTION 'standby is not streaming from the primary'; END IF; END$probe$"
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{
