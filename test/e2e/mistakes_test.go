@@ -64,7 +64,10 @@ func TestMistakeParameterPostgresRefuses(t *testing.T) {
 	framework.Eventually(t, 3*time.Minute, "the fixed setting applied and the condition clear", func() (bool, error) {
 		pgc := f.Cluster(t, ns, "bp")
 		c := meta.FindStatusCondition(pgc.Status.Conditions, v1alpha1.ConditionProgressing)
-		primary, _ := f.Roles(t, ns, "bp")
+		primary, err := f.PrimaryPod(ns, "bp")
+		if err != nil {
+			return false, err
+		}
 		sb, err := f.PSQL(ns, "bp", primary, pw, "show shared_buffers")
 		return err == nil && strings.TrimSpace(sb) == "64MB" && c != nil && c.Reason != "ParameterRejected" &&
 				meta.IsStatusConditionTrue(pgc.Status.Conditions, v1alpha1.ConditionReady),

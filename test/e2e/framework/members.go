@@ -83,6 +83,26 @@ func (f *Framework) Roles(t testing.TB, ns, cluster string) (primary string, rep
 	return primary, replicas
 }
 
+// PrimaryPod returns the name of the one pod labelled primary, or an error:
+// for checks inside Eventually, where a moment without a primary (a
+// switchover's) is a state to wait out, not a failure.
+func (f *Framework) PrimaryPod(ns, cluster string) (string, error) {
+	pods, err := f.ListMemberPods(ns, cluster)
+	if err != nil {
+		return "", err
+	}
+	var primaries []string
+	for _, p := range pods {
+		if p.Labels[RoleLabel] == "primary" {
+			primaries = append(primaries, p.Name)
+		}
+	}
+	if len(primaries) != 1 {
+		return "", fmt.Errorf("pods labelled primary: %v", primaries)
+	}
+	return primaries[0], nil
+}
+
 // Query runs SQL on a member pod as the superuser and fails the test on error.
 func (f *Framework) Query(t testing.TB, ns, pod, password, sql string) string {
 	t.Helper()
