@@ -52,8 +52,12 @@ func probeCommand(t *testing.T, s *pgtest.Server) []string {
 	return cmd
 }
 
-func (w *fenceWorld) run(s *pgtest.Server, cmd []string) (bool, string) {
-	c := newSeedEnv(w.t).command([]string{"PGPASSWORD=" + s.Password, "PGPORT=" + strconv.Itoa(s.Port)}, cmd[0], cmd[1:]...)
+func (w *fenceWorld) run(s *pgtest.Server, cmd []string) (bool, string) { return runOn(w.t, s, cmd) }
+
+// runOn runs a probe's command as the kubelet would, with s's superuser
+// password and port, and reports whether it passed, with its output.
+func runOn(t *testing.T, s *pgtest.Server, cmd []string) (bool, string) {
+	c := newSeedEnv(t).command([]string{"PGPASSWORD=" + s.Password, "PGPORT=" + strconv.Itoa(s.Port)}, cmd[0], cmd[1:]...)
 	out, err := c.CombinedOutput()
 	return err == nil, strings.TrimSpace(string(out))
 }

@@ -5,8 +5,7 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 // "streaming" in many looks, while the new primary and a replica cloned
 // from it are.
 func TestReadinessRefusesADivergedReplica(t *testing.T) {
-	d := pgtest.NewDivergence(t, desiredParameters(testCluster(2))["wal_retrieve_retry_interval"])
+	d := newMembersDivergence(t)
 	fresh := d.Primary.NewStandby(t, "c")
 	ok, out := runReadiness(t, d.Primary)
 	require.True(t, ok, "the new primary: %s", out)
@@ -52,19 +51,8 @@ func TestReadinessRefusesADivergedReplica(t *testing.T) {
 // runReadiness runs the readiness probe's command against s's socket.
 func runReadiness(t *testing.T, s *pgtest.Server) (bool, string) {
 	cmd := kubeletExpand(readinessProbe().Exec.Command)
-	i := indexOf(cmd, runDir)
+	i := slices.Index(cmd, runDir)
 	require.GreaterOrEqual(t, i, 0, "the probe connects to %s: %v", runDir, cmd)
 	cmd[i] = s.SocketDir()
-	c := newSeedEnv(t).command([]string{"PGPASSWORD=" + s.Password, "PGPORT=" + strconv.Itoa(s.Port)}, cmd[0], cmd[1:]...)
-	out, err := c.CombinedOutput()
-	return err == nil, strings.TrimSpace(string(out))
-}
-
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
+	return runOn(t, s, cmd)
 }

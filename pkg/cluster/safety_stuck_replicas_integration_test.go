@@ -23,7 +23,7 @@ import (
 // for b starts once and never restarts, so the re-clone its proof allows
 // comes after stuckTimeout.
 func TestDivergedReplicaNeverCountsAsStreaming(t *testing.T) {
-	d := pgtest.NewDivergence(t, desiredParameters(testCluster(2))["wal_retrieve_retry_interval"])
+	d := newMembersDivergence(t)
 	a, b := d.Primary, d.Replica
 	db := postgres.New() // one client: it keeps one connection per server
 
@@ -58,6 +58,12 @@ func TestDivergedReplicaNeverCountsAsStreaming(t *testing.T) {
 	require.True(t, ok, "b is re-cloned")
 	assert.Equal(t, "demo-2", act.member)
 	assert.Contains(t, act.reason, "its history diverged from the primary's")
+}
+
+// newMembersDivergence builds the diverged replica with the members'
+// wal_retrieve_retry_interval.
+func newMembersDivergence(t *testing.T) *pgtest.Divergence {
+	return pgtest.NewDivergence(t, desiredParameters(testCluster(2))["wal_retrieve_retry_interval"])
 }
 
 func withStatus(st postgres.Status) memberOpt { return func(m *member) { m.db = &st } }
