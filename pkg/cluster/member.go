@@ -26,6 +26,9 @@ type member struct {
 	// seenTimeline is the newest timeline this pod's reports have shown
 	// (safety_timeline.go).
 	seenTimeline uint32
+	// replayedBefore is what this pod reported replaying as a standby in
+	// the actor's earlier passes (safety_replayed.go).
+	replayedBefore replayed
 }
 
 // role is the role label of the member's pod ("" without a pod).

@@ -103,6 +103,7 @@ const paramsReloadGrace = 3 * time.Second
 // it has already applied.
 func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs *observation) planInput {
 	in := planInput{cluster: pgc, obs: obs, image: c.cfg.imageFor(pgc), now: c.cfg.Clock.Now()}
+	c.rememberReplays(obs) // safety_replayed.go: before trackHealth, which asks for proofs
 	c.trackHealth(in.now, obs)
 	c.trackAlive(in.now, pgc, obs) // failover_fence.go
 	in.lastAlive = c.lastAlive

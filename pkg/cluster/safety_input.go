@@ -48,6 +48,9 @@ type safetyMemory struct {
 	// timelines remembers, by pod UID, the newest timeline each member's
 	// reports showed (safety_timeline.go).
 	timelines map[types.UID]uint32
+	// replayed remembers, by pod UID, what each standby reported
+	// replaying (safety_replayed.go).
+	replayed map[types.UID]replayed
 	// announced holds the keys of the notices already sent as Events.
 	announced map[string]bool
 	// dial checks whether an address accepts connections (vanished.go);

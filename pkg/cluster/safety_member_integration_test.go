@@ -31,14 +31,21 @@ func TestOtherDatabaseTellsVolumesApart(t *testing.T) {
 // runOtherDatabase runs the function with PGDATA=dataDir against primary
 // and reports whether it says the data is another database's.
 func runOtherDatabase(t *testing.T, primary *pgtest.Server, dataDir string) bool {
+	out := runMemberCheck(t, otherDatabaseFunc, primary, dataDir, "if other_database; then echo other; else echo same; fi")
+	return out == "other"
+}
+
+// runMemberCheck runs one of member.sh's functions (fn finds it), then
+// body, as a member would against primary with PGDATA=dataDir, and
+// returns what body printed.
+func runMemberCheck(t *testing.T, fn *regexp.Regexp, primary *pgtest.Server, dataDir, body string) string {
 	e := newSeedEnv(t)
-	fn := otherDatabaseFunc.FindString(memberScript)
-	require.NotEmpty(t, fn, "other_database not found in member.sh")
-	fn = strings.ReplaceAll(fn, "-p 5432", "-p "+strconv.Itoa(primary.Port))
-	script := "set -eu\n" + fn + "if other_database; then echo other; else echo same; fi\n"
+	code := fn.FindString(memberScript)
+	require.NotEmpty(t, code, "%s not found in member.sh", fn)
+	code = strings.ReplaceAll(code, "-p 5432", "-p "+strconv.Itoa(primary.Port))
 	cmd := e.command([]string{"PGDATA=" + dataDir, "PRIMARY_HOST=127.0.0.1", "PGPASSWORD=" + primary.Password},
-		"/bin/sh", "-c", script)
+		"/bin/sh", "-c", "set -eu\n"+code+body+"\n")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	return strings.TrimSpace(string(out)) == "other"
+	return strings.TrimSpace(string(out))
 }

@@ -155,12 +155,16 @@ func replicaProof(p, m *member) string {
 	if pos := r.Position(); pos != 0 && pr.OldestWAL != 0 && pos < pr.OldestWAL {
 		return fmt.Sprintf("it needs WAL from %s, which is gone from the primary", pos)
 	}
-	points := []postgres.TimelinePoint{{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN}, r.Checkpoint, r.MinRecovery}
+	points := []postgres.TimelinePoint{{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN}, m.replayedBefore.point, r.Checkpoint, r.MinRecovery}
 	for _, pt := range points {
 		if off, ok := pr.OffHistory(pt); ok && off {
 			return fmt.Sprintf("its history diverged from the primary's: it has WAL at %s on timeline %d, "+
 				"which the primary's timeline %d does not descend from there", pt.LSN, pt.Timeline, pr.Timeline)
 		}
+	}
+	if replayedPastPrimary(p, m) { // safety_replayed.go
+		return fmt.Sprintf("its history diverged from the primary's: it replayed WAL up to %s, "+
+			"past the primary's end of WAL at %s, which it never had", m.replayedBefore.furthest, pr.CurrentLSN)
 	}
 	return ""
 }
