@@ -1,0 +1,167 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"postgres-operator.dev/postgres-operator/test/e2e/framework"
+)
+
+// divergedRows is how many rows of 1 kB the primary writes while one
+// replica receives nothing: about 45 MB of WAL, far more than the TCP
+// buffers that the stopped receiver still drains once it runs again.
+const divergedRows = 40000
+
+// An async failover past a stalled replica leaves that replica with WAL
+// the new primary never had. Here the primary dies while the replica that
+// holds its last writes is frozen (paused container), and the other
+// replica, whose WAL receiver was stopped, is promoted behind it. Once the
+// frozen replica runs again its receiver re-streams its old timeline from
+// the new primary up to the fork, and reads "streaming" much of the time:
+// it must leave -ro (its readiness probe fails), never come back to it,
+// and be re-cloned with the proof that its history diverged (what the
+// operator saw it replay on timeline 1 before the freeze); the cluster then
+// has three members with the new primary's rows.
+func TestDivergedReplicaIsRecloned(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "diverged")
+	pw := createReadyCluster(t, f, ns, "dv", 3, "")
+	primary, replicas := f.Roles(t, ns, "dv")
+	require.Len(t, replicas, 2)
+	ahead, behind := replicas[0], replicas[1]
+	writeRows(t, f, ns, primary, pw, 100)
+	f.WaitStreaming(t, ns, primary, pw, replicas, time.Minute)
+
+	receiver := stopReceiver(t, f, ns, behind)
+	f.Query(t, ns, primary, pw, fmt.Sprintf(
+		"insert into lifecycle select g, repeat('x', 1000) from generate_series(101, %d) g", 100+divergedRows))
+	last := f.Query(t, ns, primary, pw, "select pg_current_wal_lsn()")
+	f.WaitQuery(t, ns, ahead, pw, fmt.Sprintf("select pg_last_wal_replay_lsn() >= '%s'", last), "t", time.Minute)
+	waitOperatorProbed(t, f, ns, ahead, pw)
+
+	aheadPod := f.Pod(t, ns, ahead)
+	pauseMember(t, f, aheadPod)
+	require.NoError(t, f.KillContainer(postgresContainer(t, f.Pod(t, ns, primary))), "killing the primary's container")
+	require.NoError(t, framework.ContinueProcess(receiver), "the WAL receiver of %s runs again", behind)
+
+	framework.Eventually(t, time.Minute, behind+" promoted and labelled primary", func() (bool, error) {
+		p, err := f.PrimaryPod(ns, "dv")
+		return err == nil && p == behind, framework.Errorf("primary %q, err %v", p, err)
+	})
+	promoted := rowCount(t, f, ns, behind, pw)
+	require.Less(t, promoted, 100+divergedRows, "%s must have been promoted behind %s: no divergence was built", behind, ahead)
+	t.Logf("%s promoted with %d of %d rows", behind, promoted, 100+divergedRows)
+	require.NoError(t, f.ResumeContainer(postgresContainer(t, aheadPod)), "thawing %s", ahead)
+
+	waitNotReady(t, f, ns, aheadPod, 30*time.Second)
+	neverReadyUntilRecloned(t, f, ns, aheadPod, 4*time.Minute)
+	assertRecloneEvent(t, f, ns, ahead)
+	waitMemberGone(t, f, ns, ahead)
+	f.WaitReady(t, ns, "dv", lifecycleReadyTimeout)
+	_, now := f.Roles(t, ns, "dv")
+	require.Len(t, now, 2, "two replicas again")
+	require.NotContains(t, now, ahead, "the diverged member was replaced by a fresh clone")
+	f.WaitStreaming(t, ns, behind, pw, now, time.Minute)
+	for _, r := range now {
+		waitRows(t, f, ns, r, pw, promoted)
+	}
+}
+
+// waitOperatorProbed waits until the operator's probe, which reads the
+// replay position with the receiver's timeline, has run on the member
+// since the test's last step there: the operator has then seen where
+// it replayed to on the old timeline, before the freeze.
+func waitOperatorProbed(t *testing.T, f *framework.Framework, ns, member, pw string) {
+	t.Helper()
+	since := f.Query(t, ns, member, pw, "select clock_timestamp()")
+	f.WaitQuery(t, ns, member, pw, fmt.Sprintf("select count(*) > 0 from pg_stat_activity where application_name = 'postgres-operator' "+
+		"and query like '%%received_tli%%' and query_start > '%s'", since), "t", time.Minute)
+}
+
+// stopReceiver stops a replica's WAL receiver until the test continues it
+// (or ends).
+func stopReceiver(t *testing.T, f *framework.Framework, ns, member string) int {
+	t.Helper()
+	pid, err := f.StopWALReceiver(postgresContainer(t, f.Pod(t, ns, member)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = framework.ContinueProcess(pid) })
+	return pid
+}
+
+// pauseMember freezes a member's container; a frozen container is thawed
+// when the test ends, whatever happened, so its namespace can go.
+func pauseMember(t *testing.T, f *framework.Framework, pod *corev1.Pod) {
+	t.Helper()
+	cid := postgresContainer(t, pod)
+	require.NoError(t, f.PauseContainer(cid), "freezing %s", pod.Name)
+	t.Cleanup(func() { _ = f.ResumeContainer(cid) })
+}
+
+// postgresContainer is the containerd ID of a member pod's running
+// PostgreSQL container.
+func postgresContainer(t *testing.T, pod *corev1.Pod) string {
+	t.Helper()
+	cid, err := framework.ContainerID(pod, "postgres")
+	require.NoError(t, err)
+	return cid
+}
+
+func rowCount(t *testing.T, f *framework.Framework, ns, member, pw string) int {
+	t.Helper()
+	n, err := strconv.Atoi(f.Query(t, ns, member, pw, "select count(*) from lifecycle"))
+	require.NoError(t, err)
+	return n
+}
+
+// waitNotReady waits until the kubelet reports the pod not Ready: the
+// readiness probe needs three failures in a row.
+func waitNotReady(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
+	t.Helper()
+	framework.Eventually(t, timeout, pod.Name+" not Ready", func() (bool, error) {
+		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		return err == nil && (p.UID != pod.UID || !framework.PodReady(p)), framework.Errorf("err %v", err)
+	})
+}
+
+// neverReadyUntilRecloned fails the test if the pod turns Ready again
+// before the operator deletes it. The probe turns a pod Ready for at
+// least its period (2 s), so a look every 200 ms sees any return.
+func neverReadyUntilRecloned(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
+	t.Helper()
+	framework.Eventually(t, timeout, pod.Name+" deleted by the operator", func() (bool, error) {
+		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err) || err == nil && (p.UID != pod.UID || p.DeletionTimestamp != nil):
+			return true, nil
+		case err != nil:
+			return false, err
+		case framework.PodReady(p):
+			framework.Fatalf(t, "%s is Ready again with its diverged data", pod.Name)
+		}
+		return false, framework.Errorf("%s still there, not Ready", pod.Name)
+	})
+}
+
+// assertRecloneEvent checks the operator said why it re-cloned the member.
+func assertRecloneEvent(t *testing.T, f *framework.Framework, ns, member string) {
+	t.Helper()
+	msgs := clusterEvents(t, f, ns, "dv", "RemoveMember")
+	i := slices.IndexFunc(msgs, func(m string) bool {
+		return strings.Contains(m, "replica "+member) && strings.Contains(m, "its history diverged from the primary's") &&
+			strings.Contains(m, "on timeline 1, which the primary's timeline 2 does not descend from there")
+	})
+	require.GreaterOrEqual(t, i, 0, "a RemoveMember Event for %s naming the divergence; got %q", member, msgs)
+	t.Logf("the operator: %s", msgs[i])
+}
