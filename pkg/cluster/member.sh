@@ -378,7 +378,8 @@ clone() {
 }
 
 # rewind brings a former primary back in line with the new primary. When
-# rewind fails the data directory is moved aside and the member re-clones.
+# rewind fails, or cannot work (timeline_taken), the data directory is
+# moved aside and the member re-clones.
 rewind() {
 	log "rewinding against $PRIMARY_HOST"
 	# A just-promoted primary records its new timeline in pg_control only at
@@ -388,8 +389,13 @@ rewind() {
 		log "waiting for the primary to checkpoint"
 		sleep 1
 	done
-	if pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY_HOST port=5432 user=postgres dbname=postgres" 2>&1; then
+	if timeline_taken; then
+		why="this volume ran as a primary on timeline $mine and the primary runs on timeline $theirs:"
+		why="$why both were promoted to it separately, and pg_rewind cannot see WAL that differs under one number"
+	elif pg_rewind -D "$PGDATA" --source-server="host=$PRIMARY_HOST port=5432 user=postgres dbname=postgres" 2>&1; then
 		return
+	else
+		why="pg_rewind failed"
 	fi
 	if other_database; then
 		# Not ours to wipe: start it as a standby on its data, untouched. It
@@ -398,11 +404,34 @@ rewind() {
 		log "this volume holds another database than the primary's: not re-cloning over it"
 		return
 	fi
-	log "pg_rewind failed: re-cloning"
+	log "$why: re-cloning"
 	rm -rf "$PGDATA.failed"
 	mv "$PGDATA" "$PGDATA.failed"
 	clone
 	rm -rf "$PGDATA.failed"
+}
+
+# timeline_taken reports whether this volume, last a primary, holds WAL
+# on the primary's timeline or a later one. A promotion numbers its new
+# timeline one past the newest its server knows of, so two members
+# promoted from the same timeline without seeing each other's history (an
+# operator that promoted one and died before recording it, the next one
+# promoting another) take the same number. pg_rewind then sees "the same
+# timeline", rewinds nothing, and this member would replay its own WAL as
+# if it were the primary's. A volume that was a primary on timeline T
+# holds no WAL of a later timeline it did not write, so the check is by
+# numbers: the timeline in pg_control and those of its WAL segments (a
+# just-promoted server writes a segment on its new timeline before its
+# first checkpoint records it in pg_control).
+timeline_taken() {
+	mine=$(LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null | sed -n "s/^Latest checkpoint's TimeLineID: *//p")
+	newest=$(ls "$PGDATA/pg_wal" 2>/dev/null | grep -E '^[0-9A-F]{24}$' | cut -c1-8 | sort | tail -n 1)
+	if [ -n "$newest" ] && [ "$((0x$newest))" -gt "${mine:-0}" ]; then
+		mine=$((0x$newest))
+	fi
+	theirs=$(psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc \
+		"SELECT timeline_id FROM pg_control_checkpoint()" 2>/dev/null) || return 1
+	[ -n "$mine" ] && [ -n "$theirs" ] && [ "$mine" -ge "$theirs" ]
 }
 
 # other_database reports whether the data directory comes from another
