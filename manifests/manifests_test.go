@@ -55,9 +55,11 @@ func TestPartsMatchTheTopLevelKustomization(t *testing.T) {
 	}
 }
 
-// clusterScoped are the resources a Role cannot grant. The operator runs
-// without them in a namespaced install (cmd/postgres-operator/nodes.go).
-var clusterScoped = []string{"nodes", "persistentvolumes"}
+// clusterScoped are the resources a watched namespace's Role does not
+// grant: nodes and volumes are cluster-scoped, node leases live in
+// kube-node-lease. The operator runs without them in a namespaced install
+// (cmd/postgres-operator/nodes.go, pkg/cluster/fence_kubelet.go).
+var clusterScoped = []string{"nodes", "persistentvolumes", "leases"}
 
 // A watched namespace's Role grants what the ClusterRole grants, no more,
 // but for cluster-scoped resources.

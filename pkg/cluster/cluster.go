@@ -55,7 +55,10 @@ type Cluster struct {
 	// self-fencing lease (failover_fence.go, fence_heartbeat.go).
 	lastAlive map[string]time.Time
 	heartbeat heartbeat
-	restarts  map[string]int // failed pods replaced in a row, per member
+	// nodeLeasesForbidden: the operator may not read node Leases
+	// (fence_kubelet.go); it stops trying after the first refusal.
+	nodeLeasesForbidden bool
+	restarts            map[string]int // failed pods replaced in a row, per member
 	// notStreamingSince: since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// growthRefused is the volume size the API last refused (volume_grow.go).

@@ -193,6 +193,10 @@ func planPastUnconfirmed(in planInput, live members, m *member) (action, bool) {
 		return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
 			reason: awaitingSelfFence(m, due)}, true
 	}
+	if k := in.obs.safety.kubelet; k.connected() { // fence_kubelet.go
+		return action{kind: actWait, member: m.name, phase: v1alpha1.PhaseFailingOver,
+			reason: awaitingKubelet(m, k)}, true
+	}
 	if u := unlabelledPrimary(live); u != nil && u != m {
 		return action{kind: actLabelPrimary, member: u.name, phase: v1alpha1.PhaseFailingOver,
 			reason: fmt.Sprintf("%s was promoted: routing -rw to it", u.name)}, true
@@ -241,7 +245,17 @@ func fenceNotices(in planInput) []notice {
 		return nil
 	}
 	due, ok := selfFenceDue(in, m)
-	if !ok || in.cluster.Spec.Failover.Disabled || !hasCandidate(in.obs.members.live(), m) || !in.now.Before(due) {
+	if !ok || in.cluster.Spec.Failover.Disabled || !hasCandidate(in.obs.members.live(), m) {
+		return nil
+	}
+	if k := in.obs.safety.kubelet; !in.now.Before(due) && k.connected() {
+		return []notice{{
+			condition: v1alpha1.ConditionPrimaryAvailable, status: metav1.ConditionFalse,
+			reason: reasonAwaitingKubelet, key: reasonAwaitingKubelet + "/" + m.name,
+			message: awaitingKubelet(m, k), recheck: k.recheck(in.now),
+		}}
+	}
+	if !in.now.Before(due) {
 		return nil
 	}
 	return []notice{{

@@ -62,6 +62,7 @@ func (c *Cluster) observe(ctx context.Context, pgc *v1alpha1.PostgresCluster) (*
 		return nil, err
 	}
 	c.observeNodeLost(ctx, obs)
+	c.observeKubelet(ctx, obs) // fence_kubelet.go
 	if err := c.observeRecord(pgc, obs); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,10 @@ type safetyObs struct {
 	// foreign names the members whose data directory belongs to another
 	// database, and says why (safety_identity.go).
 	foreign map[string]string
+	// kubelet is the node Lease of a deleted primary whose end is not
+	// confirmed; nil when there is none or it could not be read
+	// (fence_kubelet.go).
+	kubelet *kubeletLease
 }
 
 // safetyInput is what plan gets from the actor's memory.

@@ -33,7 +33,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 The rights the operator needs over the namespaces it watches: the rules of
 manifests/rbac/cluster_role.yaml. With clusterScoped, the ClusterRole's
-(nodes and persistentvolumes too); without, a watched namespace's Role's
+(nodes, persistentvolumes and node leases too); without, a watched namespace's Role's
 (manifests/namespaced/watched-namespace/role.yaml), which cannot grant
 cluster-scoped resources.
 */}}
@@ -108,6 +108,12 @@ cluster-scoped resources.
 # pinned to that node (node-local storage), read once per such volume.
 - apiGroups: [""]
   resources: ["persistentvolumes"]
+  verbs: ["get"]
+# Node Leases (kube-node-lease), read only while a fenced primary's end is
+# not confirmed: a kubelet that still renews its own has stopped the
+# primary's self-fence probe, so the operator waits for it.
+- apiGroups: ["coordination.k8s.io"]
+  resources: ["leases"]
   verbs: ["get"]
 {{- end }}
 {{- end -}}

@@ -5,6 +5,7 @@ package framework
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,4 +66,50 @@ func ContinueProcess(pid int) error {
 func cmdlineOf(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return strings.ReplaceAll(string(b), "\x00", " ")
+}
+
+// FreezePod freezes the pod-level cgroup of a container (the cgroup v1
+// freezer, one level above the container's own) and returns it for
+// ThawPod: a stall the node's container runtime cannot end. runc thaws a
+// paused container's own cgroup to deliver SIGKILL, so a container that
+// PauseContainer froze dies as soon as the kubelet kills it; under a
+// frozen parent its signals wait, as on a VM stalled with its kubelet
+// still answering, and the kubelet's kill waits with them.
+func (f *Framework) FreezePod(cid string) (string, error) {
+	pid, err := f.taskPID(cid)
+	if err != nil {
+		return "", err
+	}
+	dir, err := podFreezer(pid)
+	if err != nil {
+		return "", err
+	}
+	return dir, setFreezer(dir, "FROZEN")
+}
+
+// ThawPod thaws a pod cgroup FreezePod froze.
+func ThawPod(dir string) error { return setFreezer(dir, "THAWED") }
+
+// podFreezer is the freezer cgroup directory of the pod a process runs in.
+func podFreezer(pid int) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] != "freezer" {
+			continue
+		}
+		pod := filepath.Dir(parts[2])
+		if !strings.Contains(filepath.Base(pod), "pod") {
+			return "", fmt.Errorf("process %d: cgroup %s is not inside a pod's", pid, parts[2])
+		}
+		return filepath.Join("/sys/fs/cgroup/freezer", pod), nil
+	}
+	return "", fmt.Errorf("process %d has no cgroup v1 freezer (FreezePod needs one)", pid)
+}
+
+func setFreezer(dir, state string) error {
+	return os.WriteFile(filepath.Join(dir, "freezer.state"), []byte(state), 0o644)
 }
