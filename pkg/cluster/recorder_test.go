@@ -351,6 +351,16 @@ func (w *world) waitPod(name string, ok func(*corev1.Pod) bool) {
 	}, 5*time.Second, time.Millisecond, "pod %s", name)
 }
 
+// waitClaimGone waits until the claim lister no longer has a member's
+// volume claim, which a pass deleted through the API.
+func (w *world) waitClaimGone(member string) {
+	w.t.Helper()
+	require.Eventually(w.t, func() bool {
+		_, err := w.c.cfg.Listers.PVCs.PersistentVolumeClaims(w.key.Namespace).Get(PVCName(member))
+		return apierrors.IsNotFound(err)
+	}, 5*time.Second, time.Millisecond, "claim of %s gone", member)
+}
+
 // kubeletRemoves removes a terminating pod, as the kubelet does once its
 // containers have stopped.
 func (w *world) kubeletRemoves(name string) {

@@ -66,6 +66,7 @@ func TestScaledAwayMemberIsForgotten(t *testing.T) {
 	w.c.heard["demo-2"] = true
 	w.pass() // removes demo-2
 	w.kubeletRemoves("demo-2")
-	w.pass() // no longer observes it
+	w.waitClaimGone("demo-2") // the pass deleted it too: a member with a claim is still observed
+	w.pass()                  // no longer observes it
 	assert.Equal(t, map[string]bool{"demo-1": true}, w.c.heard)
 }
