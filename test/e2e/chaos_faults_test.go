@@ -95,8 +95,9 @@ var chaosFaults = []chaosFault{
 }
 
 // optInFaults run only when CHAOS_ONLY names them. pause-primary is one:
-// it found that a frozen primary, thawed after the operator promoted past
-// it, answers as a primary beside the new one (see chaos_pause_test.go).
+// the operator waits for the kubelet to kill a frozen primary
+// (pkg/cluster/fence_kubelet.go), which once took minutes, past the
+// suite's convergence limit (see chaos_pause_test.go).
 var optInFaults = []chaosFault{
 	{faultPausePrimary, expectFailover, injectPausePrimary}, // chaos_pause_test.go
 }

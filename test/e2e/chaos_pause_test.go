@@ -16,9 +16,12 @@ const pauseLimit = 90 * time.Second
 // Opt-in (CHAOS_ONLY=pause-primary): in a CI run the primary was thawed
 // after the operator had promoted past it at its self-fence deadline, with
 // its pod's deletion not yet carried out, and it answered as a primary
-// beside the new one for 2m43s (sync mode: no commit acknowledged). The
-// self-fence cannot run in a frozen container; until the operator covers
-// that, the fault stays out of the default suites.
+// beside the new one for 2m43s (sync mode: no commit acknowledged). A
+// kubelet stops the liveness probes of a deleted pod, so the self-fence
+// was off; the operator now waits for a connected kubelet's confirmation
+// (TestFrozenPrimaryWaitsForTheKubelet). A kubelet that takes minutes to
+// kill the frozen container makes this failover take as long, past the
+// suite's convergence limit, so the fault stays out of the default suites.
 //
 // injectPausePrimary freezes the primary's container (a stalled VM, a
 // stuck disk: its processes stop without dying, its sockets stay open and

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -44,7 +45,7 @@ func TestFrozenPrimaryWaitsForTheKubelet(t *testing.T) {
 	require.NoError(t, err, "freezing %s", primary)
 	t.Cleanup(func() { _ = framework.ThawPod(dir) }) // whatever happened, so the namespace can go
 
-	c := waitCondition(t, f, ns, "fz", v1alpha1.ConditionPrimaryAvailable, metav1.ConditionFalse, "AwaitingKubelet", 2*time.Minute)
+	c := waitAwaitingKubelet(t, f, ns, "fz", primary)
 	t.Logf("the operator: %s", c.Message)
 	require.Contains(t, c.Message, oldPod.Spec.NodeName)
 	stillAReplica(t, f, ns, "fz", replica, pw, frozenHold)
@@ -59,6 +60,23 @@ func TestFrozenPrimaryWaitsForTheKubelet(t *testing.T) {
 		require.True(t, apierrors.IsNotFound(err), "reading %s: %v", primary, err)
 	}
 	f.WaitReady(t, ns, "fz", lifecycleReadyTimeout)
+}
+
+// waitAwaitingKubelet waits until the cluster says it waits for the
+// frozen primary's kubelet, and fails at once if another member is
+// labelled primary first: promoted past the frozen one.
+func waitAwaitingKubelet(t *testing.T, f *framework.Framework, ns, cluster, frozen string) metav1.Condition {
+	t.Helper()
+	var c *metav1.Condition
+	framework.Eventually(t, 2*time.Minute, cluster+" PrimaryAvailable=False (AwaitingKubelet)", func() (bool, error) {
+		if p, err := f.PrimaryPod(ns, cluster); err == nil && p != frozen {
+			framework.Fatalf(t, "%s promoted past the frozen primary %s, whose kubelet had not confirmed its end", p, frozen)
+		}
+		c = meta.FindStatusCondition(f.Cluster(t, ns, cluster).Status.Conditions, v1alpha1.ConditionPrimaryAvailable)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "AwaitingKubelet",
+			framework.Errorf("PrimaryAvailable: %+v", c)
+	})
+	return *c
 }
 
 // stillAReplica fails the test if, within hold, the replica leaves
