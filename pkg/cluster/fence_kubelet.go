@@ -98,7 +98,8 @@ func (c *Cluster) observeKubelet(ctx context.Context, obs *observation) {
 // the condition would be rewritten with every renewal.
 func awaitingKubelet(m *member, k *kubeletLease) string {
 	return fmt.Sprintf("the old primary %s is fenced and its lease has run out, but the kubelet of its node %s "+
-		"is connected (it renews its node Lease) and has not confirmed the end of its container: a kubelet "+
-		"stops the self-fence probe of a deleted pod, so the operator waits for it (a frozen container stops "+
-		"only once thawed)", m.name, k.node)
+		"still renews its node Lease, so it has seen the pod's deletion and stopped the self-fence probe: "+
+		"waiting for the kubelet to confirm the end of the container (a frozen container stops only once "+
+		"thawed); should the node be cut off, its Lease goes stale within %s and the lease rule applies",
+		m.name, k.node, k.every+kubeletRenewSlack)
 }

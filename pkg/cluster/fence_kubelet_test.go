@@ -42,7 +42,7 @@ func TestPromotingPastAnUnconfirmedPrimaryWaitsForAConnectedKubelet(t *testing.T
 		kind actionKind
 		says string
 	}{
-		{name: "renewed 3 s ago: connected, wait", in: kubeletRenewed(in, 3*time.Second), kind: actWait, says: "is connected"},
+		{name: "renewed 3 s ago: connected, wait", in: kubeletRenewed(in, 3*time.Second), kind: actWait, says: "waiting for the kubelet to confirm"},
 		{name: "renewed 13 s ago: one renewal late, still connected", in: kubeletRenewed(in, 13*time.Second), kind: actWait, says: "node-a"},
 		{name: "renewed 14 s ago: cut off, promote", in: kubeletRenewed(in, 14*time.Second), kind: actPromote, says: "has fenced itself"},
 		{name: "no Lease read: the lease rule alone", in: in, kind: actPromote, says: "has fenced itself"},
