@@ -46,12 +46,16 @@ type kubeletLease struct {
 	renewed time.Time     // the kubelet's last renewal (its clock: keep clocks in step)
 	every   time.Duration // how often the kubelet renews it
 	readAt  time.Time     // when the operator read it (its clock)
+	// unread says why the Lease could not be read (a timeout, the API
+	// server away): the kubelet may be connected, so the pass waits.
+	unread string
 }
 
 // connected: when the operator read the Lease, the kubelet had renewed it
-// recently enough to have seen the deletion. A later pass reads it again.
+// recently enough to have seen the deletion, or the read failed and it
+// may have. A later pass reads it again.
 func (k *kubeletLease) connected() bool {
-	return k != nil && k.readAt.Before(k.staleAt())
+	return k != nil && (k.unread != "" || k.readAt.Before(k.staleAt()))
 }
 
 // recheck is when a pass should look again if nothing else brings one:
@@ -83,8 +87,13 @@ func (c *Cluster) observeKubelet(ctx context.Context, obs *observation) {
 			"is promoted past at its lease's end, not at the kubelet's confirmation; "+
 			"grant get on leases in "+nodeLeaseNamespace+" to turn this on", "err", err.Error())
 		return
-	case err != nil || lease.Spec.RenewTime == nil:
-		return // a node gone, or no answer: nothing says its kubelet is connected
+	case apierrors.IsNotFound(err):
+		return // the node is gone, and its kubelet with it
+	case err != nil:
+		obs.safety.kubelet = &kubeletLease{node: node, unread: err.Error()}
+		return
+	case lease.Spec.RenewTime == nil:
+		return // never renewed: nothing says its kubelet is connected
 	}
 	every := defaultNodeLeaseDuration
 	if d := lease.Spec.LeaseDurationSeconds; d != nil && *d > 0 {
@@ -97,6 +106,11 @@ func (c *Cluster) observeKubelet(ctx context.Context, obs *observation) {
 // awaitingKubelet names the wait. No time that changes from pass to pass:
 // the condition would be rewritten with every renewal.
 func awaitingKubelet(m *member, k *kubeletLease) string {
+	if k.unread != "" {
+		return fmt.Sprintf("the old primary %s is fenced and its lease has run out, but the Lease of its node %s "+
+			"could not be read, so its kubelet may have seen the pod's deletion and stopped the self-fence probe: "+
+			"waiting until the Lease can be read (%s)", m.name, k.node, k.unread)
+	}
 	return fmt.Sprintf("the old primary %s is fenced and its lease has run out, but the kubelet of its node %s "+
 		"still renews its node Lease, so it has seen the pod's deletion and stopped the self-fence probe: "+
 		"waiting for the kubelet to confirm the end of the container (a frozen container stops only once "+

@@ -102,6 +102,16 @@ func TestObserveKubelet(t *testing.T) {
 		f.c.observeKubelet(f.ctx, obs)
 		assert.Nil(t, obs.safety.kubelet)
 	})
+	t.Run("a read that fails: the kubelet may be connected, so the pass waits", func(t *testing.T) {
+		f.kube.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewTimeoutError("slow", 1)
+		})
+		obs := &observation{members: deleted}
+		f.c.observeKubelet(f.ctx, obs)
+		require.NotNil(t, obs.safety.kubelet)
+		assert.True(t, obs.safety.kubelet.connected())
+		assert.Contains(t, awaitingKubelet(deleted[0], obs.safety.kubelet), "could not be read")
+	})
 	t.Run("forbidden: asked once, then never again", func(t *testing.T) {
 		gets := 0
 		f.kube.PrependReactor("get", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
