@@ -9,6 +9,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 if [ "${KEEP_CLUSTER:-0}" != 1 ]; then
 	trap 'hack/local-cluster.sh down' EXIT
+	# Start from an empty API: `down` keeps etcd, so after the one-node
+	# suite the kubelet would first start that run's unpinned operator
+	# pods, and deploy's pinned template then deletes them at once; one
+	# such pod stayed Terminating on a healthy node (its sandbox's network
+	# namespace could not be removed) and failed TestOperatorDown.
+	hack/local-cluster.sh purge
 fi
 export LOCAL_CLUSTER_NODES=3 # local-node (control plane, operator), local-node-2 and -3 (cut, stopped, drained)
 hack/local-cluster.sh up
