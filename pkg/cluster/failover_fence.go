@@ -248,14 +248,14 @@ func fenceNotices(in planInput) []notice {
 	if !ok || in.cluster.Spec.Failover.Disabled || !hasCandidate(in.obs.members.live(), m) {
 		return nil
 	}
-	if k := in.obs.safety.kubelet; !in.now.Before(due) && k.connected() {
-		return []notice{{
-			condition: v1alpha1.ConditionPrimaryAvailable, status: metav1.ConditionFalse,
-			reason: reasonAwaitingKubelet, key: reasonAwaitingKubelet + "/" + m.name,
-			message: awaitingKubelet(m, k), recheck: k.recheck(in.now),
-		}}
-	}
 	if !in.now.Before(due) {
+		if k := in.obs.safety.kubelet; k.connected() { // fence_kubelet.go
+			return []notice{{
+				condition: v1alpha1.ConditionPrimaryAvailable, status: metav1.ConditionFalse,
+				reason: reasonAwaitingKubelet, key: reasonAwaitingKubelet + "/" + m.name,
+				message: awaitingKubelet(m, k), recheck: k.recheck(in.now),
+			}}
+		}
 		return nil
 	}
 	return []notice{{

@@ -76,7 +76,7 @@ func (c *Cluster) observeKubelet(ctx context.Context, obs *observation) {
 	if m == nil || !m.fenced() || m.hasPod() || m.pod.Spec.NodeName == "" || c.nodeLeasesForbidden {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, volumeReadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, objectReadTimeout)
 	defer cancel()
 	node := m.pod.Spec.NodeName
 	lease, err := c.cfg.Kube.CoordinationV1().Leases(nodeLeaseNamespace).Get(ctx, node, metav1.GetOptions{})

@@ -377,6 +377,12 @@ clone() {
 	mv "$PGDATA.clone" "$PGDATA"
 }
 
+# on_primary runs one SQL command on the primary as the superuser and
+# prints its answer unaligned.
+on_primary() {
+	psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc "$1"
+}
+
 # rewind brings a former primary back in line with the new primary. When
 # rewind fails, or cannot work (timeline_taken), the data directory is
 # moved aside and the member re-clones.
@@ -385,7 +391,7 @@ rewind() {
 	# A just-promoted primary records its new timeline in pg_control only at
 	# its next checkpoint; without one pg_rewind would see "the same
 	# timeline" and skip a rewind that is needed.
-	until psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc CHECKPOINT >/dev/null; do
+	until on_primary CHECKPOINT >/dev/null; do
 		log "waiting for the primary to checkpoint"
 		sleep 1
 	done
@@ -429,8 +435,7 @@ timeline_taken() {
 	if [ -n "$newest" ] && [ "$((0x$newest))" -gt "${mine:-0}" ]; then
 		mine=$((0x$newest))
 	fi
-	theirs=$(psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc \
-		"SELECT timeline_id FROM pg_control_checkpoint()" 2>/dev/null) || return 1
+	theirs=$(on_primary "SELECT timeline_id FROM pg_control_checkpoint()" 2>/dev/null) || return 1
 	[ -n "$mine" ] && [ -n "$theirs" ] && [ "$mine" -ge "$theirs" ]
 }
 
@@ -438,8 +443,7 @@ timeline_taken() {
 # initdb than the primary's: their system identifiers differ.
 other_database() {
 	mine=$(LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null | sed -n 's/^Database system identifier: *//p')
-	theirs=$(psql -h "$PRIMARY_HOST" -p 5432 -U postgres -d postgres -Atqc \
-		"SELECT system_identifier FROM pg_control_system()" 2>/dev/null) || return 1
+	theirs=$(on_primary "SELECT system_identifier FROM pg_control_system()" 2>/dev/null) || return 1
 	[ -n "$mine" ] && [ -n "$theirs" ] && [ "$mine" != "$theirs" ]
 }
 

@@ -24,9 +24,10 @@ import (
 // again, or Pending because its volume's node is gone).
 const selectedNodeAnnotation = "volume.kubernetes.io/selected-node"
 
-// volumeReadTimeout bounds the read of one PersistentVolume: a slow API
-// server must not hold up the pass, which may have a failover to make.
-const volumeReadTimeout = 2 * time.Second
+// objectReadTimeout bounds one read from the API during observe (a
+// PersistentVolume, a node Lease): a slow API server must not hold up the
+// pass, which may have a failover to make.
+const objectReadTimeout = 2 * time.Second
 
 // How a lost node is lost.
 const (
@@ -168,7 +169,7 @@ func (c *Cluster) volumePlaceOf(ctx context.Context, pvc *corev1.PersistentVolum
 	if place, ok := c.nodes.volumes[name]; ok {
 		return place, ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, volumeReadTimeout)
+	ctx, cancel := context.WithTimeout(ctx, objectReadTimeout)
 	defer cancel()
 	pv, err := c.cfg.Kube.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 	place := volumeMovable

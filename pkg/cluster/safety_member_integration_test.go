@@ -16,6 +16,9 @@ import (
 
 var otherDatabaseFunc = regexp.MustCompile(`(?s)\nother_database\(\) \{\n.*?\n\}\n`)
 
+// onPrimaryFunc is the helper the checks ask the primary with.
+var onPrimaryFunc = regexp.MustCompile(`(?s)\non_primary\(\) \{\n.*?\n\}\n`)
+
 // TestOtherDatabaseTellsVolumesApart runs member.sh's other_database, the
 // check that keeps a failed rewind from re-cloning over (deleting) a volume
 // that holds another database, against real servers.
@@ -42,6 +45,9 @@ func runMemberCheck(t *testing.T, fn *regexp.Regexp, primary *pgtest.Server, dat
 	e := newSeedEnv(t)
 	code := fn.FindString(memberScript)
 	require.NotEmpty(t, code, "%s not found in member.sh", fn)
+	helper := onPrimaryFunc.FindString(memberScript)
+	require.NotEmpty(t, helper, "on_primary not found in member.sh")
+	code = helper + code
 	code = strings.ReplaceAll(code, "-p 5432", "-p "+strconv.Itoa(primary.Port))
 	cmd := e.command([]string{"PGDATA=" + dataDir, "PRIMARY_HOST=127.0.0.1", "PGPASSWORD=" + primary.Password},
 		"/bin/sh", "-c", "set -eu\n"+code+body+"\n")
