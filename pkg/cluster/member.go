@@ -67,8 +67,15 @@ func (m *member) running() bool {
 // isPrimary reports whether the member answers as a primary.
 func (m *member) isPrimary() bool { return m.db != nil && !m.db.InRecovery }
 
-// streaming reports whether the member is a standby streaming WAL.
+// streaming reports whether the member is a standby whose WAL receiver
+// reads "streaming": it is connected to a primary and hears from it.
 func (m *member) streaming() bool { return m.db != nil && m.db.InRecovery && m.db.Streaming() }
+
+// caughtUp reports whether the standby streams and has received all it
+// replayed: the readiness probe's rule (pod.go). A receiver that reads
+// streaming but stays behind its own replay never got that WAL from this
+// primary (its history left the primary's, or it has not caught up yet).
+func (m *member) caughtUp() bool { return m.streaming() && m.db.ReceivedLSN >= m.db.ReplayedLSN }
 
 // healthy: pod ready and PostgreSQL answering in the role it is labelled with.
 func (m *member) healthy() bool {

@@ -18,8 +18,8 @@ import (
 // TestReadinessRefusesADivergedReplica runs the members' readiness probe,
 // as the kubelet runs it, against real servers: the replica an async
 // failover leaves behind is never Ready, though its receiver reads
-// "streaming" in many looks, while the new primary and a replica cloned
-// from it are.
+// "streaming" in many looks (the operator's caughtUp says no in every
+// one), while the new primary and a replica cloned from it are.
 func TestReadinessRefusesADivergedReplica(t *testing.T) {
 	d := newMembersDivergence(t)
 	fresh := d.Primary.NewStandby(t, "c")
@@ -37,6 +37,7 @@ func TestReadinessRefusesADivergedReplica(t *testing.T) {
 		runs++
 		st, err := db.Probe(context.Background(), d.Replica.Endpoint())
 		require.NoError(t, err)
+		require.False(t, (&member{db: &st}).caughtUp(), "the operator's rule agrees with the probe: %+v", st)
 		if st.Streaming() {
 			streamingLooks++
 		}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func diagnoseStreaming(in planInput) streamDiagnosis {
 		return d
 	}
 	for _, m := range replicas {
-		if m != candidate.m && !m.healthy() && !d.proven(m) {
+		if m != candidate.m && !m.healthy() && !d.isStuck(m) {
 			d.busy = m.name
 			return d
 		}
@@ -134,9 +135,12 @@ func sharedCause(in planInput, replicas []*member) string {
 // every few hundred ms (it streams its old timeline to the fork, the
 // primary ends it there, it retries) and reads "streaming" most of the
 // time, so the clock kept restarting and its re-clone never came. A
-// replica with proof that it can never stream from p does not stream.
+// replica with proof that it can never stream from p does not stream, nor
+// does one whose receiver stays behind what it replayed (caughtUp): its
+// readiness probe fails, so it is never Ready, and counted as streaming it
+// was never stuck either, only "busy", which held every re-clone.
 func streamsFrom(p, m *member) bool {
-	if !m.streaming() {
+	if !m.caughtUp() {
 		return false
 	}
 	if p == nil || p == m || !p.healthy() {
@@ -178,13 +182,11 @@ func (d streamDiagnosis) firstProven() *stuckReplica {
 	return nil
 }
 
-func (d streamDiagnosis) proven(m *member) bool {
-	for _, s := range d.stuck {
-		if s.m == m && s.proof != "" {
-			return true
-		}
-	}
-	return false
+// isStuck: m has not streamed for stuckTimeout, proven or not. Such a
+// member is not coming up, so it does not hold another's re-clone: one
+// stuck for a cause nobody found would hold it for good.
+func (d streamDiagnosis) isStuck(m *member) bool {
+	return slices.ContainsFunc(d.stuck, func(s stuckReplica) bool { return s.m == m })
 }
 
 // planStuckReplicas replaces one replica that has proof it can never

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 	"postgres-operator.dev/postgres-operator/pkg/postgres"
@@ -51,6 +52,15 @@ func receiverWaitsAt(lsn postgres.LSN) memberOpt {
 		m.db.ReceiverStatus, m.db.ReceiverTimeline, m.db.ReplayedLSN, m.db.ReceivedLSN = "waiting", 1, lsn, lsn
 	}
 }
+
+// behindItsReplay: the receiver reads streaming but has received less than
+// the standby replayed, which fails the readiness probe.
+func behindItsReplay(m *member) {
+	m.db.ReceiverStatus, m.db.ReceivedLSN, m.db.ReplayedLSN = "streaming", 0x4000000, 0x4000148
+}
+
+// notReady: the pod's readiness probe fails.
+func notReady(m *member) { m.pod.Status.Conditions[0].Status = corev1.ConditionFalse }
 
 func withAll(fns ...func(*planInput)) func(*planInput) {
 	return func(in *planInput) {
@@ -114,6 +124,10 @@ func TestPlanStuckReplicas(t *testing.T) {
 			members2([]memberOpt{slotLost("demo-2")}, []memberOpt{notStreaming})...), actRemoveMember, "demo-2", v1alpha1.PhaseScaling, ""},
 		{"one at a time: not while another replica comes up", edit(four, stuck3, fourWithOneStarting()...),
 			actWait, "demo-2", v1alpha1.PhaseRecovering, ""},
+		{"a replica stuck without proof is not coming up: it does not hold the proven one's re-clone", edit(three,
+			stuckFor(2*time.Minute, "demo-2", "demo-3"),
+			members3([]memberOpt{slotLost("demo-3")}, []memberOpt{notReady, behindItsReplay}, []memberOpt{notStreaming})...),
+			actRemoveMember, "demo-3", v1alpha1.PhaseScaling, ""},
 		{"back-off: a re-clone 30 s ago holds the next", edit(three, withAll(stuck3, func(in *planInput) {
 			in.safety = safetyInput{recloneAt: now.Add(-30 * time.Second), reclones: 1}
 		}), members3([]memberOpt{slotLost("demo-3")}, nil, []memberOpt{notStreaming})...), actWait, "demo-3", v1alpha1.PhaseRecovering, ""},
@@ -273,4 +287,25 @@ func TestDivergedReplicaFlickeringStreamingIsStillStuck(t *testing.T) {
 
 	pass("streaming", false)
 	assert.NotContains(t, c.notStreamingSince, "demo-2", "a replica behind the fork that streams stops the clock")
+}
+
+// TestReceiverBehindItsReplayIsNotStreaming: a receiver that reads
+// "streaming" while it has received less than the standby replayed fails
+// the readiness probe; the operator's clock must run for it too, or the
+// replica is neither Ready nor ever stuck.
+func TestReceiverBehindItsReplayIsNotStreaming(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2), readyInStatus("demo-1", "demo-2"))
+	c, _, clk := heartbeatActor(pgc)
+	pass := func(opts ...memberOpt) {
+		obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, append([]memberOpt{up(RoleReplica)}, opts...)...))
+		c.trackHealth(clk.Now(), obs)
+	}
+	start := clk.Now()
+	pass(behindItsReplay)
+	clk.Step(time.Minute)
+	pass(behindItsReplay)
+	assert.Equal(t, start, c.notStreamingSince["demo-2"], "behind its replay: not streaming")
+
+	pass(behindItsReplay, func(m *member) { m.db.ReceivedLSN = m.db.ReplayedLSN })
+	assert.NotContains(t, c.notStreamingSince, "demo-2", "caught up with its replay: streaming")
 }
