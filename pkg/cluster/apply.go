@@ -81,7 +81,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		// Housekeeping like replication: logged, no Event.
 		return true, c.repoint(ctx, pgc, obs, act)
 	case actLabelReplica:
-		err = c.labelReplica(ctx, pgc, act.member)
+		err = c.labelRole(ctx, pgc, act.member, RoleReplica)
+	case actLabelDiverged:
+		err = c.labelRole(ctx, pgc, act.member, RoleDiverged)
 	case actGrowVolume:
 		err = c.growVolume(ctx, pgc, act)
 	case actSetVolumeOwner:
@@ -95,7 +97,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		c.handoverDone(pgc) // a promotion an operator crash left unlabelled
 	}
 	eventType := corev1.EventTypeNormal
-	if act.kind == actFence {
+	if act.kind == actFence || act.kind == actLabelDiverged {
 		eventType = corev1.EventTypeWarning
 	}
 	c.cfg.Recorder.Event(pgc, eventType, string(act.kind), act.reason)

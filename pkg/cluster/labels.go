@@ -14,8 +14,9 @@ const (
 	MemberLabel  = v1alpha1.MemberLabel
 	RoleLabel    = v1alpha1.RoleLabel
 
-	RolePrimary = v1alpha1.RolePrimary
-	RoleReplica = v1alpha1.RoleReplica
+	RolePrimary  = v1alpha1.RolePrimary
+	RoleReplica  = v1alpha1.RoleReplica
+	RoleDiverged = v1alpha1.RoleDiverged
 
 	managedByLabel = v1alpha1.ManagedByLabel
 	managedBy      = v1alpha1.ManagedBy

@@ -117,8 +117,9 @@ func plan(in planInput) action {
 		planServices,
 		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
-		planStuckPods,  // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
-		planRoleLabels, // plan_labels.go: a hand-made label must not confuse failover
+		planStuckPods,      // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
+		planRoleLabels,     // plan_labels.go: a hand-made label must not confuse failover
+		planDivergedLabels, // plan_diverged.go: out of -ro before it runs again
 		planFailover,
 		planPrimary,
 		planDrain,            // plan_drain.go: before the primary's node is emptied

@@ -16,10 +16,13 @@ const actLabelReplica actionKind = "LabelReplica"
 // standby was labelled by hand, and -rw would send writes to it (or -ro
 // would miss it). Only a standby's label is corrected, so a real primary is
 // never unlabelled here; fenced pods are failover's business, and a member
-// the operator is promoting answers as a primary before it is labelled.
+// the operator is promoting answers as a primary before it is labelled. A
+// member labelled diverged keeps that label until it streams
+// (plan_diverged.go).
 func planRoleLabels(in planInput) (action, bool) {
+	p := in.obs.members.live().primary()
 	for _, m := range in.obs.members {
-		if !m.hasPod() || m.fenced() || m.db == nil || !m.db.InRecovery || m.role() == RoleReplica {
+		if !m.hasPod() || m.fenced() || m.db == nil || !m.db.InRecovery || m.role() == RoleReplica || staysDiverged(p, m) {
 			continue
 		}
 		return action{kind: actLabelReplica, member: m.name, phase: in.cluster.Status.Phase, reason: fmt.Sprintf(
@@ -29,8 +32,8 @@ func planRoleLabels(in planInput) (action, bool) {
 	return action{}, false
 }
 
-// labelReplica sets the member pod's role label to replica.
-func (c *Cluster) labelReplica(ctx context.Context, pgc *v1alpha1.PostgresCluster, member string) error {
-	patch := map[string]any{"metadata": map[string]any{"labels": map[string]any{RoleLabel: RoleReplica}}}
+// labelRole sets the member pod's role label.
+func (c *Cluster) labelRole(ctx context.Context, pgc *v1alpha1.PostgresCluster, member, role string) error {
+	patch := map[string]any{"metadata": map[string]any{"labels": map[string]any{RoleLabel: role}}}
 	return c.patchPod(ctx, pgc.Namespace, member, patch)
 }

@@ -82,7 +82,7 @@ func planStuckPods(in planInput) (action, bool) {
 				"the primary %s never started (%s) and the spec has changed since its pod was made: "+
 					"replacing its pod on its volume (it never ran, so no write is lost)", m.name, whyNotStarted(m.pod))}, true
 		}
-		if m.role() != RoleReplica {
+		if m.role() != RoleReplica && m.role() != RoleDiverged {
 			continue
 		}
 		var state string

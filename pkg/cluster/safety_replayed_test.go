@@ -41,7 +41,7 @@ func TestReplicaWithEarlierProofIsRecloned(t *testing.T) {
 	}
 	in := func(primary *member, replica ...memberOpt) planInput {
 		return edit(three, stuckFor(2*time.Minute, "demo-3"), primary,
-			testMember(three, 2, up(RoleReplica)), testMember(three, 3, append([]memberOpt{up(RoleReplica)}, replica...)...))
+			testMember(three, 2, up(RoleReplica)), testMember(three, 3, append([]memberOpt{up(RoleReplica), withRole(RoleDiverged)}, replica...)...))
 	}
 	onTimeline1 := postgres.TimelinePoint{Timeline: 1, LSN: divergedReplay}
 	tests := []struct {

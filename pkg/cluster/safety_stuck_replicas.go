@@ -159,7 +159,22 @@ func replicaProof(p, m *member) string {
 	if pos := r.Position(); pos != 0 && pr.OldestWAL != 0 && pos < pr.OldestWAL {
 		return fmt.Sprintf("it needs WAL from %s, which is gone from the primary", pos)
 	}
-	points := []postgres.TimelinePoint{{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN}, m.replayedBefore.point, r.Checkpoint, r.MinRecovery}
+	return divergedProof(p, m)
+}
+
+// divergedProof says why m holds WAL that primary p never had, or "". It
+// needs no answer from m itself: what m replayed in earlier passes proves
+// it too (safety_replayed.go), while m is frozen or down.
+func divergedProof(p, m *member) string {
+	pr := p.db
+	var points []postgres.TimelinePoint
+	if r := m.db; r != nil {
+		points = append(points, postgres.TimelinePoint{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN})
+	}
+	points = append(points, m.replayedBefore.point)
+	if r := m.db; r != nil {
+		points = append(points, r.Checkpoint, r.MinRecovery)
+	}
 	for _, pt := range points {
 		if off, ok := pr.OffHistory(pt); ok && off {
 			return fmt.Sprintf("its history diverged from the primary's: it has WAL at %s on timeline %d, "+

@@ -108,11 +108,11 @@ func TestPlanStuckReplicas(t *testing.T) {
 		{"the WAL it needs is still there: left alone", edit(three, stuck3,
 			members3([]memberOpt{walFrom(0x3000000)}, nil, []memberOpt{notStreaming, at(0x3000100)})...), actWait, "demo-3", v1alpha1.PhaseRecovering, ""},
 		{"its receiver waits on a timeline the primary left before its position: re-cloned", edit(three, stuck3,
-			members3([]memberOpt{promotedAt(0x4018038)}, nil, []memberOpt{receiverWaitsAt(0x4637240)})...), actRemoveMember, "demo-3", v1alpha1.PhaseScaling,
+			members3([]memberOpt{promotedAt(0x4018038)}, nil, []memberOpt{receiverWaitsAt(0x4637240), withRole(RoleDiverged)})...), actRemoveMember, "demo-3", v1alpha1.PhaseScaling,
 			"replica demo-3 has not streamed from the primary for 2m0s and never will: its history diverged from the primary's: " +
 				"it has WAL at 0/4637240 on timeline 1, which the primary's timeline 2 does not descend from there; replacing it with a fresh clone"},
 		{"its checkpoint lies past the fork: re-cloned", edit(three, stuck3,
-			members3([]memberOpt{promotedAt(0x4018038)}, nil, []memberOpt{notStreaming, func(m *member) {
+			members3([]memberOpt{promotedAt(0x4018038)}, nil, []memberOpt{notStreaming, withRole(RoleDiverged), func(m *member) {
 				m.db.Checkpoint = postgres.TimelinePoint{Timeline: 1, LSN: 0x4100000}
 			}})...), actRemoveMember, "demo-3", v1alpha1.PhaseScaling, ""},
 		{"behind the fork on the old timeline: it can still follow, left alone", edit(three, stuck3,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -28,25 +29,20 @@ const divergedRows = 40000
 // An async failover past a stalled replica leaves that replica with WAL
 // the new primary never had. Here the primary dies while the replica that
 // holds its last writes is frozen (paused container), and the other
-// replica, whose WAL receiver was stopped, is promoted behind it. Once the
-// frozen replica runs again its receiver re-streams its old timeline from
-// the new primary up to the fork, and reads "streaming" much of the time:
-// it must leave -ro (its readiness probe fails), never come back to it,
-// and be re-cloned with the proof that its history diverged (what the
-// operator saw it replay on timeline 1 before the freeze); the cluster then
-// has three members with the new primary's rows.
+// replica, whose WAL receiver was stopped, is promoted behind it. What the
+// operator saw the frozen replica replay before the freeze proves it
+// diverged: it is labelled diverged (a Warning Event says why) while still
+// frozen. Once it runs again its receiver reads what the kernel buffered
+// from the dead old primary, and then re-streams its old timeline from the
+// new primary up to the fork, reading "streaming" much of the time: -ro
+// must never route to it, and it is re-cloned with the proof; the cluster
+// then has three members with the new primary's rows.
 //
-// Opt-in (E2E_DIVERGED=1), for two findings not yet fixed. Under load, the
-// thawed replica's WAL receiver still reads "streaming" with all it
-// replayed flushed, from the dead old primary, until wal_receiver_timeout
-// ends it: the readiness probe passes meanwhile and the pod turned Ready
-// again. And in one CI run the old primary, rewound and streaming, never
-// turned Ready (its probe saw it behind what it replayed) while the
-// operator counted it as streaming, so the one-re-clone-at-a-time rule
-// waited for it for good.
+// Opt-in (E2E_DIVERGED=1) to keep the default suite's time: it takes
+// about three minutes.
 func TestDivergedReplicaIsRecloned(t *testing.T) {
 	if os.Getenv("E2E_DIVERGED") == "" {
-		t.Skip("opt-in: E2E_DIVERGED=1 (see the test's comment: two open findings)")
+		t.Skip("opt-in: E2E_DIVERGED=1 (about three minutes)")
 	}
 	f := setup(t)
 	ns := f.Namespace(t, "diverged")
@@ -76,10 +72,10 @@ func TestDivergedReplicaIsRecloned(t *testing.T) {
 	promoted := rowCount(t, f, ns, behind, pw)
 	require.Less(t, promoted, 100+divergedRows, "%s must have been promoted behind %s: no divergence was built", behind, ahead)
 	t.Logf("%s promoted with %d of %d rows", behind, promoted, 100+divergedRows)
+	waitLabelledDiverged(t, f, ns, aheadPod)
 	require.NoError(t, f.ResumeContainer(postgresContainer(t, aheadPod)), "thawing %s", ahead)
 
-	waitNotReady(t, f, ns, aheadPod, 30*time.Second)
-	neverReadyUntilRecloned(t, f, ns, aheadPod, 4*time.Minute)
+	neverInROUntilRecloned(t, f, ns, aheadPod, 4*time.Minute)
 	assertRecloneEvent(t, f, ns, ahead)
 	waitMemberGone(t, f, ns, ahead)
 	f.WaitReady(t, ns, "dv", lifecycleReadyTimeout)
@@ -138,33 +134,58 @@ func rowCount(t *testing.T, f *framework.Framework, ns, member, pw string) int {
 	return n
 }
 
-// waitNotReady waits until the kubelet reports the pod not Ready: the
-// readiness probe needs three failures in a row.
-func waitNotReady(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
+// waitLabelledDiverged waits until the operator has labelled the frozen
+// member diverged, and checks its Warning Event names the proof.
+func waitLabelledDiverged(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod) {
 	t.Helper()
-	framework.Eventually(t, timeout, pod.Name+" not Ready", func() (bool, error) {
+	framework.Eventually(t, 30*time.Second, pod.Name+" labelled diverged", func() (bool, error) {
 		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
-		return err == nil && (p.UID != pod.UID || !framework.PodReady(p)), framework.Errorf("err %v", err)
+		if err != nil {
+			return false, err
+		}
+		role := p.Labels["postgres-operator.dev/role"]
+		return role == "diverged", framework.Errorf("role %q", role)
 	})
+	msgs := clusterEvents(t, f, ns, "dv", "LabelDiverged")
+	require.True(t, slices.ContainsFunc(msgs, func(m string) bool {
+		return strings.Contains(m, "replica "+pod.Name+" holds WAL the primary") && strings.Contains(m, "its history diverged")
+	}), "a LabelDiverged Event naming the proof; got %q", msgs)
 }
 
-// neverReadyUntilRecloned fails the test if the pod turns Ready again
-// before the operator deletes it. The probe turns a pod Ready for at
-// least its period (2 s), so a look every 200 ms sees any return.
-func neverReadyUntilRecloned(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
+// neverInROUntilRecloned fails the test if -ro lists the pod as a ready
+// endpoint before the operator deletes it. The probe turns a pod Ready for
+// at least its period (2 s), so a look every 200 ms sees any return.
+func neverInROUntilRecloned(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
 	t.Helper()
 	framework.Eventually(t, timeout, pod.Name+" deleted by the operator", func() (bool, error) {
+		if inRO(t, f, ns, pod.Status.PodIP) {
+			framework.Fatalf(t, "-ro routes to %s, with its diverged data", pod.Name)
+		}
 		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err) || err == nil && (p.UID != pod.UID || p.DeletionTimestamp != nil):
 			return true, nil
 		case err != nil:
 			return false, err
-		case framework.PodReady(p):
-			framework.Fatalf(t, "%s is Ready again with its diverged data", pod.Name)
 		}
-		return false, framework.Errorf("%s still there, not Ready", pod.Name)
+		return false, framework.Errorf("%s still there (role %q, ready %v)", pod.Name, p.Labels["postgres-operator.dev/role"], framework.PodReady(p))
 	})
+}
+
+// inRO reports whether an EndpointSlice of dv-ro lists ip as ready.
+func inRO(t *testing.T, f *framework.Framework, ns, ip string) bool {
+	t.Helper()
+	list, err := f.Kube.DiscoveryV1().EndpointSlices(ns).List(context.Background(),
+		metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=dv-ro"})
+	require.NoError(t, err)
+	for _, slice := range list.Items {
+		for _, ep := range slice.Endpoints {
+			if slices.Contains(ep.Addresses, ip) && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // assertRecloneEvent checks the operator said why it re-cloned the member.

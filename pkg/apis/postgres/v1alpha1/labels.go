@@ -9,13 +9,18 @@ const (
 	ClusterLabel = "postgres-operator.dev/cluster"
 	// MemberLabel names the member (pod) an object belongs to.
 	MemberLabel = "postgres-operator.dev/member"
-	// RoleLabel is RolePrimary or RoleReplica; the Services select on it,
-	// and a member reads it at start to decide whether it may run as a
-	// primary.
+	// RoleLabel is RolePrimary, RoleReplica or RoleDiverged; the Services
+	// select on it, and a member reads it at start to decide whether it may
+	// run as a primary.
 	RoleLabel = "postgres-operator.dev/role"
 
 	RolePrimary = "primary"
 	RoleReplica = "replica"
+	// RoleDiverged marks a standby proven to hold WAL the primary never
+	// had (an async failover promoted a member behind it): no Service
+	// routes to it, and it is re-cloned once it has not streamed for a
+	// minute.
+	RoleDiverged = "diverged"
 
 	// ManagedByLabel is set to ManagedBy on everything the operator makes.
 	ManagedByLabel = "app.kubernetes.io/managed-by"

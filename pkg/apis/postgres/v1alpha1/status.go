@@ -133,7 +133,9 @@ type MembersStatus struct {
 // MemberStatus is one member's observed state.
 type MemberStatus struct {
 	Name string `json:"name"`
-	// Role is primary or replica.
+	// Role is primary or replica, or diverged: a standby proven to hold
+	// WAL the primary never had, which no Service routes to until it is
+	// re-cloned.
 	// +optional
 	Role string `json:"role,omitempty"`
 	// +optional

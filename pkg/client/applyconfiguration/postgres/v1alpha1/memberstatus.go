@@ -24,7 +24,9 @@ package v1alpha1
 // MemberStatus is one member's observed state.
 type MemberStatusApplyConfiguration struct {
 	Name *string `json:"name,omitempty"`
-	// Role is primary or replica.
+	// Role is primary or replica, or diverged: a standby proven to hold
+	// WAL the primary never had, which no Service routes to until it is
+	// re-cloned.
 	Role  *string `json:"role,omitempty"`
 	Ready *bool   `json:"ready,omitempty"`
 	// LagBytes is how far this replica's replay is behind the primary.
