@@ -228,7 +228,7 @@ func streamNotices(in planInput) []notice {
 	for _, s := range d.stuck {
 		proof := s.proof
 		if proof == "" {
-			proof = "no proof that its WAL is gone or its history diverged"
+			proof = behindItsReplay(s.m) + "no proof that its WAL is gone or its history diverged"
 		}
 		parts = append(parts, s.m.name+": "+proof)
 		stuck = append(stuck, s.m.name)
@@ -239,6 +239,16 @@ func streamNotices(in planInput) []notice {
 		key:     reasonReplicasCannotStream + "/" + strings.Join(stuck, ",") + "/" + state,
 		message: fmt.Sprintf("replicas cannot stream from the primary %s: %s; %s", d.primary.name, strings.Join(parts, "; "), doing),
 	}}
+}
+
+// behindItsReplay says what a connected receiver that is not caught up
+// lacks, for the notice of a replica stuck without proof ("" otherwise).
+func behindItsReplay(m *member) string {
+	if !m.streaming() || m.caughtUp() {
+		return ""
+	}
+	return fmt.Sprintf("its WAL receiver streams but has received WAL up to %s only, short of the %s it replayed; ",
+		m.db.ReceivedLSN, m.db.ReplayedLSN)
 }
 
 // state names what the operator does about the stuck replicas, and says it.

@@ -53,9 +53,9 @@ func receiverWaitsAt(lsn postgres.LSN) memberOpt {
 	}
 }
 
-// behindItsReplay: the receiver reads streaming but has received less than
+// receiverBehindItsReplay: the receiver reads streaming but has received less than
 // the standby replayed, which fails the readiness probe.
-func behindItsReplay(m *member) {
+func receiverBehindItsReplay(m *member) {
 	m.db.ReceiverStatus, m.db.ReceivedLSN, m.db.ReplayedLSN = "streaming", 0x4000000, 0x4000148
 }
 
@@ -126,7 +126,7 @@ func TestPlanStuckReplicas(t *testing.T) {
 			actWait, "demo-2", v1alpha1.PhaseRecovering, ""},
 		{"a replica stuck without proof is not coming up: it does not hold the proven one's re-clone", edit(three,
 			stuckFor(2*time.Minute, "demo-2", "demo-3"),
-			members3([]memberOpt{slotLost("demo-3")}, []memberOpt{notReady, behindItsReplay}, []memberOpt{notStreaming})...),
+			members3([]memberOpt{slotLost("demo-3")}, []memberOpt{notReady, receiverBehindItsReplay}, []memberOpt{notStreaming})...),
 			actRemoveMember, "demo-3", v1alpha1.PhaseScaling, ""},
 		{"back-off: a re-clone 30 s ago holds the next", edit(three, withAll(stuck3, func(in *planInput) {
 			in.safety = safetyInput{recloneAt: now.Add(-30 * time.Second), reclones: 1}
@@ -168,6 +168,11 @@ func TestStreamNotices(t *testing.T) {
 			"replicas cannot stream from the primary demo-1: demo-2: no proof that its WAL is gone or its history diverged; " +
 				"demo-3: its slot demo_3 on the primary was invalidated (wal_status lost): the WAL it needs is gone; not re-cloning any: " +
 				"no replica streams, so the cause may be shared (authentication, DNS, the primary itself); fix the cause, or delete a replica's volume claim to re-clone it"},
+		{"unproven, its receiver behind its replay", edit(three, stuckFor(2*time.Minute, "demo-3"),
+			testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)), testMember(three, 3, up(RoleReplica), notReady, receiverBehindItsReplay)),
+			"replicas cannot stream from the primary demo-1: demo-3: its WAL receiver streams but has received WAL up to 0/4000000 only, " +
+				"short of the 0/4000148 it replayed; no proof that its WAL is gone or its history diverged; " +
+				"not re-cloning: without proof the operator deletes no volume; fix the cause, or delete a replica's volume claim to re-clone it"},
 		{"busy", edit(testCluster(4, initialized("demo-1", 4)), stuckFor(2*time.Minute, "demo-3"), fourWithOneStarting()...),
 			"replicas cannot stream from the primary demo-1: demo-3: its slot demo_3 on the primary was invalidated (wal_status lost): " +
 				"the WAL it needs is gone; re-cloning one replica at a time: waiting for demo-2"},
@@ -301,11 +306,11 @@ func TestReceiverBehindItsReplayIsNotStreaming(t *testing.T) {
 		c.trackHealth(clk.Now(), obs)
 	}
 	start := clk.Now()
-	pass(behindItsReplay)
+	pass(receiverBehindItsReplay)
 	clk.Step(time.Minute)
-	pass(behindItsReplay)
+	pass(receiverBehindItsReplay)
 	assert.Equal(t, start, c.notStreamingSince["demo-2"], "behind its replay: not streaming")
 
-	pass(behindItsReplay, func(m *member) { m.db.ReceivedLSN = m.db.ReplayedLSN })
+	pass(receiverBehindItsReplay, func(m *member) { m.db.ReceivedLSN = m.db.ReplayedLSN })
 	assert.NotContains(t, c.notStreamingSince, "demo-2", "caught up with its replay: streaming")
 }
