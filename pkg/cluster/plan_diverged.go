@@ -25,6 +25,9 @@ func planDivergedLabels(in planInput) (action, bool) {
 		if !m.hasPod() || m.fenced() || m.role() != RoleReplica {
 			continue
 		}
+		if followsPrimary(p, m) {
+			continue // streams the primary's own timeline: whatever it replayed, it follows now
+		}
 		if proof := divergedProof(p, m); proof != "" {
 			return action{kind: actLabelDiverged, member: m.name, phase: in.cluster.Status.Phase, reason: fmt.Sprintf(
 				"replica %s holds WAL the primary %s never had: %s; labelling it %s=%q so -ro no longer routes to it",
@@ -35,7 +38,15 @@ func planDivergedLabels(in planInput) (action, bool) {
 }
 
 // staysDiverged: a member labelled diverged keeps the label until it
-// streams from the primary p.
+// follows the primary p.
 func staysDiverged(p, m *member) bool {
-	return m.role() == RoleDiverged && !streamsFrom(p, m)
+	return m.role() == RoleDiverged && !followsPrimary(p, m)
+}
+
+// followsPrimary: m streams, caught up with its replay, on the timeline
+// the primary p writes. A diverged standby never does: the primary ends
+// its stream at the fork, on the old timeline. So the label is never put
+// on, or left on, a member that plainly follows, whatever a proof says.
+func followsPrimary(p, m *member) bool {
+	return p != nil && p.isPrimary() && m.caughtUp() && m.db.ReceiverTimeline == p.db.Timeline
 }

@@ -39,6 +39,8 @@ func TestPlanDivergedLabels(t *testing.T) {
 			earlier(forkLSN-0x100, postgres.TimelinePoint{Timeline: 1, LSN: forkLSN - 0x100})), actWait, ""},
 		{"a slot lost is no divergence: its data is the primary's, only old (its probe takes it out of -ro)",
 			in([]memberOpt{slotLost("demo-3")}, notStreaming), actWait, ""},
+		{"it streams the primary's timeline, caught up: left in -ro whatever it replayed before", in(nil,
+			earlier(divergedReplay, onTimeline1), func(m *member) { m.db.ReceiverTimeline = 2 }), actNone, ""},
 		{"already labelled: nothing more to do", in(nil, frozen, earlier(divergedReplay, onTimeline1), withRole(RoleDiverged)), actWait, ""},
 	}
 	for _, tt := range tests {
@@ -64,11 +66,12 @@ func TestDivergedLabelStaysUntilItStreams(t *testing.T) {
 	receiverOnTimeline1 := func(m *member) {
 		m.db.ReceiverTimeline, m.db.ReplayedLSN, m.db.ReceivedLSN = 1, divergedReplay, divergedReplay
 	}
+	onTimeline2 := func(m *member) { m.db.ReceiverTimeline = 2 }
 	_, relabelled := planRoleLabels(failoverInput(two, primary, testMember(two, 2, up(RoleReplica), withRole(RoleDiverged), receiverOnTimeline1)))
 	assert.False(t, relabelled, "diverged and streaming its old timeline: the label stays")
 	_, relabelled = planRoleLabels(failoverInput(two, primary, testMember(two, 2, up(RoleReplica), withRole(RoleDiverged), notStreaming)))
 	assert.False(t, relabelled, "not streaming: the label stays")
-	act, relabelled := planRoleLabels(failoverInput(two, primary, testMember(two, 2, up(RoleReplica), withRole(RoleDiverged))))
+	act, relabelled := planRoleLabels(failoverInput(two, primary, testMember(two, 2, up(RoleReplica), withRole(RoleDiverged), onTimeline2)))
 	require.True(t, relabelled, "streaming from the primary: a replica again")
 	assert.Equal(t, actLabelReplica, act.kind)
 }
