@@ -35,8 +35,10 @@ const divergedRows = 40000
 // frozen. Once it runs again its receiver reads what the kernel buffered
 // from the dead old primary, and then re-streams its old timeline from the
 // new primary up to the fork, reading "streaming" much of the time: -ro
-// must never route to it, and it is re-cloned with the proof; the cluster
-// then has three members with the new primary's rows.
+// must never route to it (nor to a pod that replaces it on the same
+// volume: in one run the kubelet killed the thawed container minutes
+// later), and it is re-cloned with the proof; the cluster then has three
+// members with the new primary's rows.
 //
 // Opt-in (E2E_DIVERGED=1) to keep the default suite's time: it takes
 // about three minutes.
@@ -75,7 +77,7 @@ func TestDivergedReplicaIsRecloned(t *testing.T) {
 	waitLabelledDiverged(t, f, ns, aheadPod)
 	require.NoError(t, f.ResumeContainer(postgresContainer(t, aheadPod)), "thawing %s", ahead)
 
-	neverInROUntilRecloned(t, f, ns, aheadPod, 4*time.Minute)
+	neverInROUntilRecloned(t, f, ns, ahead, 6*time.Minute)
 	assertRecloneEvent(t, f, ns, ahead)
 	waitMemberGone(t, f, ns, ahead)
 	f.WaitReady(t, ns, "dv", lifecycleReadyTimeout)
@@ -152,35 +154,45 @@ func waitLabelledDiverged(t *testing.T, f *framework.Framework, ns string, pod *
 	}), "a LabelDiverged Event naming the proof; got %q", msgs)
 }
 
-// neverInROUntilRecloned fails the test if -ro lists the pod as a ready
-// endpoint before the operator deletes it. The probe turns a pod Ready for
-// at least its period (2 s), so a look every 200 ms sees any return.
-func neverInROUntilRecloned(t *testing.T, f *framework.Framework, ns string, pod *corev1.Pod, timeout time.Duration) {
+// neverInROUntilRecloned fails the test if -ro lists a pod of the member
+// as a ready endpoint before the operator deletes its volume claim to
+// re-clone it. Until then every pod of the member holds the diverged data:
+// its pod may be replaced on the same volume first (a container the
+// kubelet killed after the thaw). The probe turns a pod Ready for at least
+// its period (2 s), so a look every 200 ms sees any return.
+func neverInROUntilRecloned(t *testing.T, f *framework.Framework, ns, member string, timeout time.Duration) {
 	t.Helper()
-	framework.Eventually(t, timeout, pod.Name+" deleted by the operator", func() (bool, error) {
-		if inRO(t, f, ns, pod.Status.PodIP) {
-			framework.Fatalf(t, "-ro routes to %s, with its diverged data", pod.Name)
+	claim, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), member+"-data", metav1.GetOptions{})
+	require.NoError(t, err)
+	framework.Eventually(t, timeout, member+"'s volume claim deleted by the operator", func() (bool, error) {
+		if inRO(t, f, ns, member) {
+			framework.Fatalf(t, "-ro routes to %s, with its diverged data", member)
 		}
-		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		c, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), claim.Name, metav1.GetOptions{})
 		switch {
-		case apierrors.IsNotFound(err) || err == nil && (p.UID != pod.UID || p.DeletionTimestamp != nil):
+		case apierrors.IsNotFound(err) || err == nil && (c.UID != claim.UID || c.DeletionTimestamp != nil):
 			return true, nil
 		case err != nil:
 			return false, err
 		}
-		return false, framework.Errorf("%s still there (role %q, ready %v)", pod.Name, p.Labels["postgres-operator.dev/role"], framework.PodReady(p))
+		p, err := f.Kube.CoreV1().Pods(ns).Get(context.Background(), member, metav1.GetOptions{})
+		if err != nil {
+			return false, framework.Errorf("claim still there, pod: %v", err)
+		}
+		return false, framework.Errorf("claim still there (pod role %q, ready %v)", p.Labels["postgres-operator.dev/role"], framework.PodReady(p))
 	})
 }
 
-// inRO reports whether an EndpointSlice of dv-ro lists ip as ready.
-func inRO(t *testing.T, f *framework.Framework, ns, ip string) bool {
+// inRO reports whether an EndpointSlice of dv-ro lists a pod of the member
+// as ready.
+func inRO(t *testing.T, f *framework.Framework, ns, member string) bool {
 	t.Helper()
 	list, err := f.Kube.DiscoveryV1().EndpointSlices(ns).List(context.Background(),
 		metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=dv-ro"})
 	require.NoError(t, err)
 	for _, slice := range list.Items {
 		for _, ep := range slice.Endpoints {
-			if slices.Contains(ep.Addresses, ip) && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
+			if ep.TargetRef != nil && ep.TargetRef.Name == member && (ep.Conditions.Ready == nil || *ep.Conditions.Ready) {
 				return true
 			}
 		}
