@@ -17,7 +17,7 @@ const actLabelReplica actionKind = "LabelReplica"
 // would miss it). Only a standby's label is corrected, so a real primary is
 // never unlabelled here; fenced pods are failover's business, and a member
 // the operator is promoting answers as a primary before it is labelled. A
-// member labelled diverged keeps that label until it streams
+// member labelled diverged keeps that label until it follows the primary
 // (plan_diverged.go).
 func planRoleLabels(in planInput) (action, bool) {
 	p := in.obs.members.live().primary()

@@ -167,13 +167,9 @@ func replicaProof(p, m *member) string {
 // it too (safety_replayed.go), while m is frozen or down.
 func divergedProof(p, m *member) string {
 	pr := p.db
-	var points []postgres.TimelinePoint
+	points := []postgres.TimelinePoint{m.replayedBefore.point}
 	if r := m.db; r != nil {
-		points = append(points, postgres.TimelinePoint{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN})
-	}
-	points = append(points, m.replayedBefore.point)
-	if r := m.db; r != nil {
-		points = append(points, r.Checkpoint, r.MinRecovery)
+		points = append(points, postgres.TimelinePoint{Timeline: r.ReceiverTimeline, LSN: r.ReplayedLSN}, r.Checkpoint, r.MinRecovery)
 	}
 	for _, pt := range points {
 		if off, ok := pr.OffHistory(pt); ok && off {
