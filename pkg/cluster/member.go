@@ -77,9 +77,10 @@ func (m *member) streaming() bool { return m.db != nil && m.db.InRecovery && m.d
 // primary (its history left the primary's, or it has not caught up yet).
 func (m *member) caughtUp() bool { return m.streaming() && m.db.ReceivedLSN >= m.db.ReplayedLSN }
 
-// healthy: pod ready and PostgreSQL answering in the role it is labelled with.
+// healthy: pod ready and PostgreSQL answering in the role it is labelled
+// with. A member labelled diverged serves in no role (plan_diverged.go).
 func (m *member) healthy() bool {
-	if !m.podReady() || m.db == nil {
+	if !m.podReady() || m.db == nil || m.role() == RoleDiverged {
 		return false
 	}
 	if m.role() == RolePrimary {

@@ -97,3 +97,12 @@ func TestDivergedLabelActor(t *testing.T) {
 	assert.NotContains(t, w.log.writes(), "patch pods demo-3", "labelled once, not relabelled")
 	assert.Zero(t, warnings(rec, string(actLabelDiverged)))
 }
+
+// TestDivergedMemberIsNotHealthy: a member labelled diverged counts as
+// not ready in the status (and so for a switchover to "any"), even while
+// its pod is Ready on a receiver that still reads streaming.
+func TestDivergedMemberIsNotHealthy(t *testing.T) {
+	pgc := testCluster(2)
+	assert.True(t, testMember(pgc, 2, up(RoleReplica)).healthy())
+	assert.False(t, testMember(pgc, 2, up(RoleReplica), withRole(RoleDiverged)).healthy())
+}
