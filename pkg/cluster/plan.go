@@ -122,11 +122,12 @@ func plan(in planInput) action {
 		planDivergedLabels, // plan_diverged.go: out of -ro before it runs again
 		planFailover,
 		planPrimary,
-		planDrain,            // plan_drain.go: before the primary's node is emptied
-		planPasswords,        // plan_secrets.go
-		planManaged,          // plan_managed.go: only its own back-off stops it, never a wait
-		planDisruptionBudget, // plan_drain.go: before the waits of members coming up
-		planNodeLost,         // plan_node_lost.go: after failover (a lost primary fails over first); before planMissingPods and planScale
+		planDrain,                // plan_drain.go: before the primary's node is emptied
+		planPrimaryVolumeDeleted, // plan_volume_deleted.go: before the primary's data goes
+		planPasswords,            // plan_secrets.go
+		planManaged,              // plan_managed.go: only its own back-off stops it, never a wait
+		planDisruptionBudget,     // plan_drain.go: before the waits of members coming up
+		planNodeLost,             // plan_node_lost.go: after failover (a lost primary fails over first); before planMissingPods and planScale
 		planMissingPods,
 		planScale,
 		planStuckReplicas,

@@ -39,13 +39,14 @@ func planDrain(in planInput) (action, bool) {
 }
 
 // drainTarget is the healthy replica with the most WAL (the lowest ordinal
-// on a tie) that runs on a node known and not cordoned. The promotion that
+// on a tie) that keeps its volume and runs on a node known and not
+// cordoned. The promotion that
 // ends the switchover still picks the replica with the most WAL; the
 // target wins a tie, which a clean shutdown makes the usual case.
 func drainTarget(in planInput, p *member) *member {
 	var best *member
 	for _, m := range in.obs.members.live() {
-		if m == p || !m.healthy() || in.obs.isForeign(m.name) || m.pod.Spec.NodeName == "" {
+		if m == p || !m.healthy() || !m.hasVolume() || in.obs.isForeign(m.name) || m.pod.Spec.NodeName == "" {
 			continue
 		}
 		if _, cordoned := in.obs.cordonedNode(m); cordoned {

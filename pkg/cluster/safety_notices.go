@@ -41,6 +41,7 @@ func safetyNotices(in planInput) []notice {
 	out = append(out, vouchNotice(in)...)     // safety_vouch.go
 	out = append(out, fenceNotices(in)...)    // failover_fence.go
 	out = append(out, drainNotices(in)...)    // plan_drain.go
+	out = append(out, volumeNotices(in)...)   // plan_volume_deleted.go
 	out = append(out, nodeLostNotices(in)...) // plan_node_lost.go
 	return out
 }
