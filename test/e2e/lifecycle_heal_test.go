@@ -82,6 +82,37 @@ func TestLifecycleReplicaVolumeDeleted(t *testing.T) {
 	})
 }
 
+// A primary whose volume claim is deleted by mistake (only the claim: its
+// pod keeps it, Terminating, until the pod stops) is switched away from
+// while no write has to be lost; it is then replaced by a new member with
+// the next ordinal, and every row is on both members.
+func TestLifecyclePrimaryVolumeDeleted(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "lc-primarypvc")
+	pw := createReadyCluster(t, f, ns, "pvol", 2, "")
+	writeRows(t, f, ns, "pvol-1", pw, 300)
+	waitRows(t, f, ns, "pvol-2", pw, 300)
+
+	f.KubectlOK(t, "", "-n", ns, "delete", "pvc", "pvol-1-data", "--wait=false")
+	framework.Eventually(t, time.Minute, "pvol-2 labelled primary", func() (bool, error) {
+		p, err := f.PrimaryPod(ns, "pvol")
+		return err == nil && p == "pvol-2", framework.Errorf("primary %q, err %v", p, err)
+	})
+	msgs := clusterEvents(t, f, ns, "pvol", "Switchover")
+	require.True(t, slices.ContainsFunc(msgs, func(m string) bool {
+		return strings.Contains(m, "volume claim pvol-1-data is being deleted") && strings.Contains(m, "switching over to pvol-2 first")
+	}), "a Switchover Event naming the deleted claim; got %q", msgs)
+	waitMemberGone(t, f, ns, "pvol-1")
+	f.WaitReady(t, ns, "pvol", lifecycleReadyTimeout)
+
+	primary, replicas := f.Roles(t, ns, "pvol")
+	require.Equal(t, "pvol-2", primary)
+	require.Equal(t, []string{"pvol-3"}, replicas, "replaced by a new ordinal")
+	assert.Equal(t, 300, rowCount(t, f, ns, primary, pw), "no write lost")
+	f.WaitStreaming(t, ns, primary, pw, replicas, time.Minute)
+	waitRows(t, f, ns, "pvol-3", pw, 300)
+}
+
 func claimUID(t *testing.T, f *framework.Framework, ns, name string) string {
 	t.Helper()
 	pvc, err := f.Kube.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), name, metav1.GetOptions{})
