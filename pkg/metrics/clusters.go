@@ -76,7 +76,7 @@ var (
 	descMemberUp = prometheus.NewDesc(namespace+"_member_up",
 		"1 when the member's PostgreSQL answered the operator's last probe, else 0.", memberLabels, nil)
 	descMemberRole = prometheus.NewDesc(namespace+"_member_role",
-		"1, with the member's role: primary, replica, or none (no pod, or fenced).",
+		"1, with the member's role: primary, replica, diverged (out of -ro until re-cloned), or none (no pod, or fenced).",
 		[]string{"namespace", "cluster", "member", "role"}, nil)
 	descMemberTimeline = prometheus.NewDesc(namespace+"_member_timeline",
 		"The PostgreSQL timeline of a member that answered the last probe.", memberLabels, nil)

@@ -45,7 +45,7 @@ postgres_operator_cluster_phase{cluster="a",namespace="db",phase="Running"} 1
 # HELP postgres_operator_cluster_ready 1 when the cluster's Ready condition is true (every member ready, the primary up), else 0.
 # TYPE postgres_operator_cluster_ready gauge
 postgres_operator_cluster_ready{cluster="a",namespace="db"} 1
-# HELP postgres_operator_member_role 1, with the member's role: primary, replica, or none (no pod, or fenced).
+# HELP postgres_operator_member_role 1, with the member's role: primary, replica, diverged (out of -ro until re-cloned), or none (no pod, or fenced).
 # TYPE postgres_operator_member_role gauge
 postgres_operator_member_role{cluster="a",member="a-1",namespace="db",role="primary"} 1
 postgres_operator_member_role{cluster="a",member="a-2",namespace="db",role="replica"} 1
@@ -74,7 +74,7 @@ postgres_operator_archive_last_archived_timestamp_seconds{cluster="a",namespace=
 # TYPE postgres_operator_member_up gauge
 postgres_operator_member_up{cluster="a",member="a-1",namespace="db"} 0
 postgres_operator_member_up{cluster="a",member="a-2",namespace="db"} 1
-# HELP postgres_operator_member_role 1, with the member's role: primary, replica, or none (no pod, or fenced).
+# HELP postgres_operator_member_role 1, with the member's role: primary, replica, diverged (out of -ro until re-cloned), or none (no pod, or fenced).
 # TYPE postgres_operator_member_role gauge
 postgres_operator_member_role{cluster="a",member="a-1",namespace="db",role="none"} 1
 postgres_operator_member_role{cluster="a",member="a-2",namespace="db",role="replica"} 1
