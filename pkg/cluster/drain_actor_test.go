@@ -122,7 +122,7 @@ func TestCordonedOnlyNodeSaysSo(t *testing.T) {
 	w.setNode("node-a", false)
 	w.settle()
 	rec := w.recordEvents()
-	want := "the primary demo-1's node node-a is cordoned (draining), but no healthy replica runs on a schedulable node: " +
+	want := "the primary demo-1's node node-a is cordoned (draining), but no healthy replica with a volume of its own runs on a schedulable node: " +
 		"no switchover; evicting demo-1 stops writes until it runs again"
 
 	w.setNode("node-a", true)

@@ -59,6 +59,18 @@ func drainTarget(in planInput, p *member) *member {
 	return best
 }
 
+// whyNoSwitchover says why the operator cannot switch over from the
+// primary p to save its writes ("" when it can).
+func whyNoSwitchover(in planInput, p *member) string {
+	switch {
+	case in.cluster.Spec.Failover.Disabled:
+		return "spec.failover.disabled is set, and a switchover ends in a promotion"
+	case drainTarget(in, p) == nil:
+		return "no healthy replica with a volume of its own runs on a schedulable node"
+	}
+	return ""
+}
+
 // drainNotices tells the user, once per primary and node, that a cordoned
 // node's drain will stop writes because the operator cannot switch over.
 func drainNotices(in planInput) []notice {
@@ -70,13 +82,8 @@ func drainNotices(in planInput) []notice {
 	if !cordoned {
 		return nil
 	}
-	var why string
-	switch {
-	case in.cluster.Spec.Failover.Disabled:
-		why = "spec.failover.disabled is set, and a switchover ends in a promotion"
-	case drainTarget(in, p) == nil:
-		why = "no healthy replica runs on a schedulable node"
-	default:
+	why := whyNoSwitchover(in, p)
+	if why == "" {
 		return nil
 	}
 	return []notice{{

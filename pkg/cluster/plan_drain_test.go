@@ -61,11 +61,11 @@ func TestPlanDrain(t *testing.T) {
 		{name: "every replica on the cordoned node: no switchover, and a notice",
 			in: cordon(failoverInput(three, testMember(three, 1, up(RolePrimary), onNode("node-a")),
 				testMember(three, 2, up(RoleReplica), onNode("node-a")), testMember(three, 3, up(RoleReplica), onNode("node-a"))), "node-a"),
-			kind: actNone, notice: "the primary demo-1's node node-a is cordoned (draining), but no healthy replica runs on a " +
+			kind: actNone, notice: "the primary demo-1's node node-a is cordoned (draining), but no healthy replica with a volume of its own runs on a " +
 				"schedulable node: no switchover; evicting demo-1 stops writes until it runs again"},
 		{name: "a cluster of one: no switchover, and a notice",
 			in:   cordon(failoverInput(one, testMember(one, 1, up(RolePrimary), onNode("node-a"))), "node-a"),
-			kind: actNone, notice: "the primary demo-1's node node-a is cordoned (draining), but no healthy replica runs on a " +
+			kind: actNone, notice: "the primary demo-1's node node-a is cordoned (draining), but no healthy replica with a volume of its own runs on a " +
 				"schedulable node: no switchover; evicting demo-1 stops writes until it runs again"},
 		{name: "without automatic failover: no switchover, and a notice",
 			in: cordon(spread(noFailover), "node-a"), kind: actNone,

@@ -48,13 +48,8 @@ func volumeNotices(in planInput) []notice {
 	if !primaryVolumeDeleting(p) || !p.healthy() {
 		return nil
 	}
-	var why string
-	switch {
-	case in.cluster.Spec.Failover.Disabled:
-		why = "spec.failover.disabled is set, and a switchover ends in a promotion"
-	case drainTarget(in, p) == nil:
-		why = "no healthy replica with a volume of its own runs on a schedulable node"
-	default:
+	why := whyNoSwitchover(in, p) // plan_drain.go
+	if why == "" {
 		return nil
 	}
 	return []notice{{
