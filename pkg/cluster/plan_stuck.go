@@ -66,15 +66,15 @@ func withMessage(reason, msg string) string {
 }
 
 // planStuckPods replaces a replica whose pod never started, or exited, and
-// was built from an older spec: it comes back from its volume (or is cloned
-// again) with the current spec. A primary's pod that never started (one
+// was built from an older spec (podOutdated): it comes back from its volume
+// (or is cloned again) with the current spec, without waiting out the
+// restart back-off of a member that kept failing with the old one. A primary's pod that never started (one
 // restarted on its volume with a wrong image) is replaced the same way: it
 // never ran PostgreSQL, so it holds no write, and planPrimary starts it
 // again on its volume. A primary that ran is failover's business.
 func planStuckPods(in planInput) (action, bool) {
-	want := podSpecHash(in.cluster, in.image)
 	for _, m := range in.obs.members.live() {
-		if !m.hasPod() || m.fenced() || m.pod.Annotations[SpecHashAnnotation] == want {
+		if !m.hasPod() || m.fenced() || !podOutdated(in, m.pod) {
 			continue
 		}
 		if m.role() == RolePrimary && in.cluster.Status.Initialized && podNeverStarted(m.pod) {
@@ -152,26 +152,44 @@ func seedFailing(a action, seed string, failures int) action {
 }
 
 // seedOutdated: the seed's pod was built from an older spec, counting the
-// parameters initdb writes (BOOTSTRAP_PARAMETERS), which the pod spec hash
-// leaves out because they never roll an initialized member.
+// parameters initdb writes (BOOTSTRAP_PARAMETERS) too.
 func seedOutdated(in planInput, pod *corev1.Pod) bool {
-	if pod.Annotations[SpecHashAnnotation] != podSpecHash(in.cluster, in.image) {
+	if podOutdated(in, pod) {
 		return true
 	}
 	params, ok := bootstrapParameters(pod)
 	return ok && params != autoConf(desiredParameters(in.cluster))
 }
 
-// bootstrapParameters is the BOOTSTRAP_PARAMETERS of an initdb pod.
+// podOutdated: the pod was built from an older spec, counting the
+// parameters member.sh writes at every start (SPEC_PARAMETERS), which the
+// pod spec hash leaves out because a running member takes them over SQL.
+// A member that cannot start with the old parameters (shared_buffers
+// larger than the node's memory) only sees the fixed ones in a new pod.
+func podOutdated(in planInput, pod *corev1.Pod) bool {
+	if pod.Annotations[SpecHashAnnotation] != podSpecHash(in.cluster, in.image) {
+		return true
+	}
+	params, ok := podEnv(pod, "SPEC_PARAMETERS")
+	return ok && params != autoConf(desiredParameters(in.cluster))
+}
+
+// bootstrapParameters is the BOOTSTRAP_PARAMETERS of an initdb pod; not
+// an initdb pod: only its hash says.
 func bootstrapParameters(pod *corev1.Pod) (string, bool) {
+	return podEnv(pod, "BOOTSTRAP_PARAMETERS")
+}
+
+// podEnv is the value of the postgres container's variable name.
+func podEnv(pod *corev1.Pod, name string) (string, bool) {
 	for _, c := range pod.Spec.Containers {
 		for _, e := range c.Env {
-			if c.Name == containerName && e.Name == "BOOTSTRAP_PARAMETERS" {
+			if c.Name == containerName && e.Name == name {
 				return e.Value, true
 			}
 		}
 	}
-	return "", false // not an initdb pod: only its hash says
+	return "", false
 }
 
 // podSeedSpec and seedSpec identify the spec a seed pod was built from,

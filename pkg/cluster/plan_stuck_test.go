@@ -71,6 +71,11 @@ func TestPlanStuckMembers(t *testing.T) {
 	badParams := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"shared_buffers": "banana"} })
 	goodParams := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"shared_buffers": "128MB"} })
 	three := testCluster(3, initialized("demo-1", 3))
+	// threeBadParams: the same cluster before the user fixed a parameter
+	// its members cannot start with (parameters are not in the spec hash).
+	threeBadParams := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Parameters = map[string]string{"shared_buffers": "64GB"}
+	})
 	pull := waitingOn("ImagePullBackOff", `Back-off pulling image "localhost/nope:1"`)
 
 	with := func(pgc *v1alpha1.PostgresCluster, image string, restarts int, ms ...*member) planInput {
@@ -172,6 +177,18 @@ func TestPlanStuckMembers(t *testing.T) {
 				return in
 			}(),
 			kind: actWait, member: "demo-3", contains: "failed 2 times in a row"},
+		{name: "exited replica built with parameters fixed since skips the back-off",
+			in: func() planInput {
+				in := with(three, "", 0, testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)),
+					testMember(threeBadParams, 3, exitedAt(1, stuckNow), withRole(RoleReplica)))
+				in.restarts["demo-3"] = 6
+				return in
+			}(),
+			kind: actDeletePod, member: "demo-3", contains: "the spec has changed since its pod was made"},
+		{name: "running replica built with older parameters is left to the roll",
+			in: with(three, "", 0, testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)),
+				testMember(threeBadParams, 3, up(RoleReplica))),
+			kind: actNone},
 		{name: "running replica that is not ready yet is not replaced",
 			in: with(three, fixedImage, 0, testMember(three, 1, up(RolePrimary)), testMember(three, 2, up(RoleReplica)),
 				testMember(three, 3, runningUnready, withRole(RoleReplica))),
@@ -219,8 +236,9 @@ func TestSeedOutdated(t *testing.T) {
 	changed.Spec.Parameters["work_mem"] = "16MB"
 	assert.True(t, seedOutdated(input(changed, in.obs), seed.pod), "parameters initdb writes")
 
-	replica := testMember(pgc, 2)
-	assert.False(t, seedOutdated(input(changed, in.obs), replica.pod), "a clone pod has no bootstrap parameters to compare")
+	clone := testMember(pgc, 2)
+	assert.False(t, seedOutdated(input(pgc, in.obs), clone.pod))
+	assert.True(t, seedOutdated(input(changed, in.obs), clone.pod), "parameters every member writes at its start")
 }
 
 // setPodStatus gives a pod the status the kubelet would report.

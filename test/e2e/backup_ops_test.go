@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -63,8 +64,8 @@ func TestBackupScheduleAndRetention(t *testing.T) {
 	assert.Contains(t, f.KubectlOK(t, "", "-n", ns, "get", "pgc", "cron"), "LAST BACKUP")
 }
 
-// The store down for a minute under writes: commits go on, archiving is
-// reported failing, then catches up; a clone from the archive holds every
+// The store down under writes: commits go on, archiving is reported
+// failing, then catches up; a clone from the archive holds every
 // row, so no WAL went missing.
 func TestBackupStoreDownUnderWrites(t *testing.T) {
 	f := setup(t)
@@ -82,13 +83,15 @@ func TestBackupStoreDownUnderWrites(t *testing.T) {
 			_ = objectStoreCmd(f, "start")
 		}
 	}()
-	deadline := time.Now().Add(time.Minute)
+	// Commits go on until the operator reports the archiving failing.
 	writes := 0
-	for time.Now().Before(deadline) {
+	var c *metav1.Condition
+	framework.Eventually(t, 2*time.Minute, "archiving reported failing under writes", func() (bool, error) {
 		f.Query(t, ns, primary, pw, "insert into t default values")
 		writes++
-	}
-	c := waitCondition(t, f, ns, "busy", v1alpha1.ConditionContinuousArchiving, metav1.ConditionFalse, "ArchivingFailing", time.Minute)
+		c = meta.FindStatusCondition(f.Cluster(t, ns, "busy").Status.Conditions, v1alpha1.ConditionContinuousArchiving)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "ArchivingFailing", framework.Errorf("%+v", c)
+	})
 	t.Logf("while the store was down: %d commits; %s", writes, c.Message)
 	assert.NotEmpty(t, clusterEvents(t, f, ns, "busy", "ArchivingFailing"))
 

@@ -144,7 +144,8 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 
 // A value ALTER SYSTEM takes but the server cannot start with (more shared
 // memory than the machine has) stops the roll at the first replica; fixing
-// the spec reaches that member at its next start, and the roll completes.
+// the spec replaces that member's pod at once (its pod carries the old
+// value), and the roll completes.
 func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 	f := setup(t)
 	ns := f.Namespace(t, "no-start")
@@ -165,6 +166,21 @@ func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 	require.NoError(t, err, "the primary keeps serving: the roll stopped at the replica")
 
 	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_buffers":"256MB"}}}`)
+	// The failing member's pod carries the old value: it is replaced for
+	// the fixed spec, not after the restart back-off it earned failing.
+	framework.Eventually(t, 2*time.Minute, "the failing member replaced for the fixed spec", func() (bool, error) {
+		list, err := f.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+			FieldSelector: "involvedObject.name=ns1,reason=DeletePod"})
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range list.Items {
+			if strings.Contains(ev.Message, "the spec has changed since its pod was made") {
+				return true, nil
+			}
+		}
+		return false, framework.Errorf("no DeletePod Event for the changed spec among %d", len(list.Items))
+	})
 	framework.Eventually(t, 4*time.Minute, "every member on the fixed value and the cluster Ready", func() (bool, error) {
 		pgc := f.Cluster(t, ns, "ns1")
 		if !meta.IsStatusConditionTrue(pgc.Status.Conditions, v1alpha1.ConditionReady) || pgc.Status.PendingRestart {
