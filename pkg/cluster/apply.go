@@ -44,6 +44,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.createMember(ctx, pgc, obs, act)
 	case actRecreatePod:
 		err = c.createPod(ctx, pgc, act)
+		if act.restart && err == nil {
+			c.primaryRestarted(pgc, act.member)
+		}
 	case actFinishBootstrap:
 		err = c.finishBootstrap(ctx, pgc, obs, act)
 	case actRemoveMember, actReplaceSeed, actReplaceLost:

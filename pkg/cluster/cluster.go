@@ -59,6 +59,8 @@ type Cluster struct {
 	// (fence_kubelet.go); it stops trying after the first refusal.
 	nodeLeasesForbidden bool
 	restarts            map[string]int // failed pods replaced in a row, per member
+	// primaryRestarts: primaries restarted on their volume (plan_primary_restart.go).
+	primaryRestarts map[string]primaryRestarts
 	// notStreamingSince: since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// growthRefused is the volume size the API last refused (volume_grow.go).
@@ -106,6 +108,7 @@ func New(cfg *Config, key cache.ObjectName, pgc *v1alpha1.PostgresCluster, repor
 		lostSince:        map[string]time.Time{},
 		lastAlive:        map[string]time.Time{},
 		restarts:         map[string]int{},
+		primaryRestarts:  map[string]primaryRestarts{},
 
 		notStreamingSince: map[string]time.Time{},
 	}

@@ -55,4 +55,11 @@ func TestExitDetail(t *testing.T) {
 	assert.Less(t, len(long), 230, "bounded: %q", long)
 	noMsg := podTerminatedWith("")
 	assert.Equal(t, " (exit code 3)", exitDetail(noMsg))
+
+	pgc := testCluster(1, tinyMemory) // plan_primary_restart_test.go
+	oom := testMember(pgc, 1, oomKilledAt(now))
+	assert.Equal(t, " (exit code 137: OOMKilled, it used more than its memory limit 40Mi: raise spec.resources.limits.memory, "+
+		"or lower shared_buffers in spec.parameters)", exitDetail(oom.pod))
+	noLimit := testMember(testCluster(1), 1, oomKilledAt(now))
+	assert.Equal(t, " (exit code 137: OOMKilled, the node ran out of memory)", exitDetail(noLimit.pod))
 }

@@ -73,7 +73,7 @@ func primaryDead(m *member, now time.Time) (bool, string) {
 	}
 	if cs := postgresContainerStatus(pod); cs != nil && !m.healthy() {
 		if cs.State.Terminated != nil {
-			return true, "its PostgreSQL container exited"
+			return true, "its PostgreSQL container exited" + exitDetail(pod)
 		}
 		if last := cs.LastTerminationState.Terminated; last != nil && now.Sub(last.FinishedAt.Time) < recentCrash {
 			return true, fmt.Sprintf("its PostgreSQL container crashed (exit code %d) and restarted", last.ExitCode)

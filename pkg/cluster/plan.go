@@ -45,7 +45,7 @@ type action struct {
 	role      string // for pod creation
 	bootstrap string // for pod creation
 	target    string // for switchovers: the member to promote
-	restart   bool   // for actDeletePod: replacing a failed pod (counts towards back-off)
+	restart   bool   // for actDeletePod and actRecreatePod: replacing a failed pod (counts towards back-off)
 	reason    string // a sentence for logs, Events and conditions
 	// phase, when set, is the phase this action puts the cluster in.
 	phase v1alpha1.ClusterPhase
@@ -87,6 +87,8 @@ type planInput struct {
 	lastAlive map[string]time.Time
 	// restarts counts each member's failed pods replaced in a row.
 	restarts map[string]int
+	// primaryRestarts: primaries restarted on their volume (plan_primary_restart.go).
+	primaryRestarts map[string]primaryRestarts
 	// notStreamingSince says since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// safety is the actor's memory for the safety rules (safety_input.go).
@@ -219,8 +221,7 @@ func planPrimary(in planInput) (action, bool) {
 	last := live.byName(in.cluster.Status.Primary)
 	switch {
 	case last != nil && last.pod == nil:
-		return action{kind: actRecreatePod, member: last.name, role: RolePrimary, bootstrap: BootstrapClone,
-			phase: v1alpha1.PhaseRecovering, reason: fmt.Sprintf("restarting the primary %s on its volume", last.name)}, true
+		return planRestartPrimary(in, last), true
 	case last != nil:
 		return action{kind: actWait, member: last.name, reason: fmt.Sprintf("waiting for the primary %s", last.name)}, true
 	}
@@ -393,7 +394,7 @@ func planWaitHealthy(in planInput) (action, bool) {
 		if !m.healthy() {
 			why := ""
 			if m.hasPod() && podNeverStarted(m.pod) {
-				why = ": its pod has not started (" + whyNotStarted(m.pod) + ")"
+				why = ": its pod has not started (" + whyNotStarted(m) + ")"
 			}
 			return action{kind: actWait, member: m.name, reason: fmt.Sprintf("waiting for %s to become ready%s", m.name, why)}, true
 		}

@@ -129,7 +129,7 @@ func TestPlanRules(t *testing.T) {
 		{name: "every volume gone after initialization: Fail", in: failoverInput(three), kind: actFail, phase: failed},
 		{name: "last primary without a pod (failover disabled): restarted on its volume", in: failoverInput(noFailover,
 			testMember(noFailover, 1, noPod), testMember(noFailover, 2, up(RoleReplica)), testMember(noFailover, 3, up(RoleReplica))),
-			kind: actRecreatePod, member: "demo-1", role: RolePrimary, bootstrap: BootstrapClone, phase: recovering},
+			kind: actRecreatePod, member: "demo-1", role: RolePrimary, bootstrap: BootstrapClone, restart: true, phase: recovering},
 		{name: "last primary's pod back but not yet labelled or answering: wait for it", in: failoverInput(noFailover,
 			testMember(noFailover, 1, starting(RoleReplica)), testMember(noFailover, 2, up(RoleReplica)), testMember(noFailover, 3, up(RoleReplica))),
 			kind: actWait, member: "demo-1", phase: recovering},

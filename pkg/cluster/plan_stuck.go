@@ -33,18 +33,35 @@ func podNeverStarted(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodPending || pod.Status.Phase == ""
 }
 
-// whyNotStarted says what a Pending pod waits for, in the kubelet's or the
-// scheduler's words (ErrImagePull, Unschedulable, ...).
-func whyNotStarted(pod *corev1.Pod) string {
+// whyNotStarted says what a member's Pending pod waits for, in the
+// kubelet's or the scheduler's words (ErrImagePull, Unschedulable, ...),
+// and names its volume claim when that is what holds the pod back.
+func whyNotStarted(m *member) string {
+	pod := m.pod
 	if cs := postgresContainerStatus(pod); cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
 		return withMessage(cs.State.Waiting.Reason, cs.State.Waiting.Message)
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return withMessage(c.Reason, c.Message)
+			return withMessage(c.Reason, c.Message) + claimPending(m)
 		}
 	}
 	return "pod pending"
+}
+
+// claimPending: an unschedulable pod whose volume claim is not bound waits
+// for a volume, and the scheduler's words do not say why there is none (a
+// storage class that does not exist, a provisioner that fails); the
+// claim's Events do.
+func claimPending(m *member) string {
+	if m.pvc == nil || m.pvc.Status.Phase != corev1.ClaimPending {
+		return ""
+	}
+	class := "the default storage class"
+	if sc := m.pvc.Spec.StorageClassName; sc != nil && *sc != "" {
+		class = fmt.Sprintf("storage class %q", *sc)
+	}
+	return fmt.Sprintf("; its volume claim %s is not bound (%s): `kubectl describe pvc %s` says why", m.pvc.Name, class, m.pvc.Name)
 }
 
 // howItExited describes a failed pod's end, e.g. "exited with code 1 (Error)".
@@ -80,7 +97,7 @@ func planStuckPods(in planInput) (action, bool) {
 		if m.role() == RolePrimary && in.cluster.Status.Initialized && podNeverStarted(m.pod) {
 			return action{kind: actDeletePod, member: m.name, reason: fmt.Sprintf(
 				"the primary %s never started (%s) and the spec has changed since its pod was made: "+
-					"replacing its pod on its volume (it never ran, so no write is lost)", m.name, whyNotStarted(m.pod))}, true
+					"replacing its pod on its volume (it never ran, so no write is lost)", m.name, whyNotStarted(m))}, true
 		}
 		if m.role() != RoleReplica && m.role() != RoleDiverged {
 			continue
@@ -88,7 +105,7 @@ func planStuckPods(in planInput) (action, bool) {
 		var state string
 		switch {
 		case podNeverStarted(m.pod):
-			state = "never started (" + whyNotStarted(m.pod) + ")"
+			state = "never started (" + whyNotStarted(m) + ")"
 		case podFailed(m.pod):
 			state = howItExited(m.pod)
 		default:
@@ -113,7 +130,7 @@ func planStuckSeed(in planInput, seed *member) (action, bool) {
 	case podFailed(seed.pod):
 		state = howItExited(seed.pod)
 	case podNeverStarted(seed.pod):
-		state = "cannot start (" + whyNotStarted(seed.pod) + ")"
+		state = "cannot start (" + whyNotStarted(seed) + ")"
 	default:
 		return action{}, false
 	}
@@ -224,7 +241,7 @@ func planRetriedSeed(in planInput, seed *member) (action, bool) {
 func seedWait(in planInput, seed *member) action {
 	a := action{kind: actWait, member: seed.name, reason: fmt.Sprintf("waiting for the seed %s to initialise", seed.name)}
 	if seed.hasPod() && podNeverStarted(seed.pod) {
-		a.reason += ": its pod has not started (" + whyNotStarted(seed.pod) + ")"
+		a.reason += ": its pod has not started (" + whyNotStarted(seed) + ")"
 	}
 	if n := in.restarts[seed.name]; n > 0 {
 		a.reason += fmt.Sprintf(" (it failed before: %s in a row)", failuresText(n))

@@ -59,6 +59,9 @@ func runningUnready(m *member) {
 	m.pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.9"}
 }
 
+// claimNotBound: no volume was provisioned for the member's claim.
+func claimNotBound(m *member) { m.pvc.Status.Phase = corev1.ClaimPending }
+
 func withRole(role string) memberOpt { return func(m *member) { m.pod.Labels[RoleLabel] = role } }
 
 func TestPlanStuckMembers(t *testing.T) {
@@ -71,6 +74,7 @@ func TestPlanStuckMembers(t *testing.T) {
 	badParams := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"shared_buffers": "banana"} })
 	goodParams := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Spec.Parameters = map[string]string{"shared_buffers": "128MB"} })
 	three := testCluster(3, initialized("demo-1", 3))
+	fastSSD := testCluster(1, func(p *v1alpha1.PostgresCluster) { sc := "fast-ssd"; p.Spec.Storage.StorageClassName = &sc })
 	// threeBadParams: the same cluster before the user fixed a parameter
 	// its members cannot start with (parameters are not in the spec hash).
 	threeBadParams := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) {
@@ -108,6 +112,10 @@ func TestPlanStuckMembers(t *testing.T) {
 		{name: "unschedulable seed is replaced when its resources change",
 			in:   with(bigger, "", 0, seedMember(fresh, 1, unschedulable)),
 			kind: actReplaceSeed, member: "demo-1", phase: v1alpha1.PhaseCreating, contains: "Unschedulable: 0/1 nodes are available"},
+		{name: "unschedulable seed waiting for its volume names the claim and its class",
+			in:   with(fastSSD, "", 0, seedMember(fastSSD, 1, unschedulable, claimNotBound)),
+			kind: actWait, member: "demo-1", phase: v1alpha1.PhaseCreating,
+			contains: `its volume claim demo-1-data is not bound (storage class "fast-ssd"): ` + "`kubectl describe pvc demo-1-data`"},
 		{name: "seed with a config error is replaced when spec.parameters change",
 			in:   with(goodParams, "", 0, seedMember(badParams, 1, waitingOn("CreateContainerConfigError", "secret not found"))),
 			kind: actReplaceSeed, member: "demo-1", phase: v1alpha1.PhaseCreating},

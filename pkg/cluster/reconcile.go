@@ -110,6 +110,8 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	c.handoverSettled(obs) // metrics.go
 	in.unreachableSince, in.lostSince, in.restarts = c.unreachableSince, c.lostSince, c.restarts
 	in.notStreamingSince = c.notStreamingSince
+	c.trackPrimaryRestarts(in.now, obs)
+	in.primaryRestarts = c.primaryRestarts
 	in.seedRetriedWith = c.seedRetries
 	c.safetyInput(pgc, obs, &in) // safety_input.go
 	in.growthRefused = c.growthRefused.refusalFor(pgc)

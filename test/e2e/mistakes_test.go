@@ -257,3 +257,27 @@ func TestMistakeDeleteAndCreateAgainAtOnce(t *testing.T) {
 	assert.Equal(t, "0", f.Query(t, ns, "again-1", newPW,
 		"select count(*) from pg_class where relname = 'from_the_deleted_cluster'"), "an empty database")
 }
+
+// A memory limit the server cannot start in, set on a running size-1
+// cluster: the primary is killed for it at every start. The status says
+// so, naming the limit, while the operator restarts it with a back-off;
+// raising the limit brings it back with its data.
+func TestMistakeMemoryLimitTooSmall(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "oom")
+	pw := createReadyCluster(t, f, ns, "oom", 1, "")
+	f.Query(t, ns, "oom-1", pw, "create table kept(id int); insert into kept select generate_series(1, 100)")
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "oom", "--type=merge", "-p", `{"spec":{"resources":{"limits":{"memory":"12Mi"}}}}`)
+	framework.Eventually(t, 3*time.Minute, "the status names the memory limit the primary is killed for", func() (bool, error) {
+		c := meta.FindStatusCondition(f.Cluster(t, ns, "oom").Status.Conditions, v1alpha1.ConditionProgressing)
+		return c != nil && strings.Contains(c.Message, "keeps failing as it starts on its volume") &&
+			strings.Contains(c.Message, "OOMKilled, it used more than its memory limit 12Mi"), framework.Errorf("%+v", c)
+	})
+	fences := clusterEvents(t, f, ns, "oom", "Fence")
+	assert.Contains(t, strings.Join(fences, "\n"), "OOMKilled", "the Fence Event says why")
+
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "oom", "--type=merge", "-p", `{"spec":{"resources":{"limits":{"memory":"1Gi"}}}}`)
+	f.WaitReady(t, ns, "oom", lifecycleReadyTimeout)
+	assert.Equal(t, "100", f.Query(t, ns, "oom-1", pw, "select count(*) from kept"), "the data survived")
+}
