@@ -50,11 +50,24 @@ func planRestartPrimary(in planInput, last *member) action {
 		"%s: restarting it %s after its last start; a change of the spec restarts it at once", failed, wait)}
 }
 
-// restartsForgottenAfter: a restarted primary found healthy this long after
-// its last restart has its restarts forgotten. One that is killed soon
-// after it becomes ready (by the memory of its first connections) is not
-// forgiven its failures each time it answers.
+// restartsForgottenAfter: a member that has stayed up this long has its
+// failures in a row forgotten. One killed soon after it becomes ready (by
+// the memory of its first connections) is not forgiven them each time it
+// answers, which would restart it without a back-off for good.
 const restartsForgottenAfter = time.Minute
+
+// stayedUp: m is healthy and its container has run restartsForgottenAfter
+// (a Ready pod without a running container's start is taken at its word).
+func stayedUp(m *member, now time.Time) bool {
+	if !m.healthy() {
+		return false
+	}
+	cs := postgresContainerStatus(m.pod)
+	if cs == nil || cs.State.Running == nil || cs.State.Running.StartedAt.IsZero() {
+		return true
+	}
+	return now.Sub(cs.State.Running.StartedAt.Time) >= restartsForgottenAfter
+}
 
 // trackPrimaryRestarts keeps, for members restarted as the primary, how
 // their pod last ended, and forgets them once they have stayed up.
@@ -63,7 +76,7 @@ func (c *Cluster) trackPrimaryRestarts(now time.Time, obs *observation) {
 		r, ok := c.primaryRestarts[m.name]
 		switch {
 		case !ok:
-		case m.healthy() && now.Sub(r.at) >= restartsForgottenAfter:
+		case stayedUp(m, now):
 			delete(c.primaryRestarts, m.name)
 		case m.pod != nil && exitDetail(m.pod) != "":
 			r.exit = exitDetail(m.pod)

@@ -120,20 +120,33 @@ func TestPrimaryKilledAtEveryStartBacksOff(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "the fixed spec restarts it at once, without waiting out the back-off")
 }
 
-// A primary that answers for a moment after each restart, then is killed
-// (by the memory of its first connections), keeps its count; one that has
-// stayed up a minute is forgiven.
-func TestPrimaryRestartsForgottenOnceItStaysUp(t *testing.T) {
-	pgc := testCluster(1, initialized("demo-1", 1))
+// runningSince: the member's container has run since at.
+func runningSince(at time.Time) memberOpt {
+	return func(m *member) {
+		m.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at)}}}}
+	}
+}
+
+// A member that answers for a moment after each restart, then is killed
+// (by the memory of its first connections), keeps its failures in a row;
+// one that has stayed up a minute is forgiven them.
+func TestRestartsForgottenOnceTheMemberStaysUp(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2))
 	c := New(&Config{}, cache.ObjectName{Namespace: pgc.Namespace, Name: pgc.Name}, pgc, func(error) {})
 	c.primaryRestarts["demo-1"] = primaryRestarts{count: 3, at: now}
-	obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary)))
+	c.restarts["demo-2"] = 3
+	obs := obsOf(pgc, testMember(pgc, 1, up(RolePrimary), runningSince(now)), testMember(pgc, 2, up(RoleReplica), runningSince(now)))
 
 	c.trackPrimaryRestarts(now.Add(restartsForgottenAfter-time.Second), obs)
+	c.trackHealth(now.Add(restartsForgottenAfter-time.Second), obs)
 	assert.Equal(t, 3, c.primaryRestarts["demo-1"].count, "ready for a moment")
+	assert.Equal(t, 3, c.restarts["demo-2"], "ready for a moment")
 
 	c.trackPrimaryRestarts(now.Add(restartsForgottenAfter), obs)
+	c.trackHealth(now.Add(restartsForgottenAfter), obs)
 	assert.NotContains(t, c.primaryRestarts, "demo-1")
+	assert.NotContains(t, c.restarts, "demo-2")
 
 	c.primaryRestarts["demo-1"] = primaryRestarts{count: 1, at: now}
 	c.trackPrimaryRestarts(now, obsOf(pgc, testMember(pgc, 1, oomKilledAt(now), withRole(RolePrimary))))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -52,7 +53,7 @@ func (c *Cluster) reconcile(ctx context.Context, pgc *v1alpha1.PostgresCluster) 
 		c.rememberSeedRetry(act)
 	}
 	if actErr != nil {
-		actErr = fmt.Errorf("%s %s: %w", act.kind, act.member, actErr)
+		actErr = fmt.Errorf("%s: %w", strings.TrimSpace(string(act.kind)+" "+act.member), actErr)
 	}
 	// The action may have written status (an ordinal, initialized): build
 	// on that, not on the object the pass started from.
@@ -177,8 +178,10 @@ func (c *Cluster) trackHealth(now time.Time, obs *observation) {
 	p := obs.members.live().primary()
 	for _, m := range obs.members {
 		if m.healthy() {
-			delete(c.restarts, m.name)
 			delete(c.seedRetries, m.name)
+		}
+		if stayedUp(m, now) { // plan_primary_restart.go
+			delete(c.restarts, m.name)
 		}
 		if m.db != nil && m.db.InRecovery && !streamsFrom(p, m) {
 			if c.notStreamingSince[m.name].IsZero() {
