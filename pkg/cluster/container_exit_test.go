@@ -28,12 +28,18 @@ func TestMemberExitLeavesItsStep(t *testing.T) {
 		{"a failing step", `log "cloning from demo-rw"; false`, "", "exit status 1 while: cloning from demo-rw\n"},
 		{"a message already written", `exit 3`, "image-major-mismatch: x\n", "image-major-mismatch: x\n"},
 		{"a clean exit", `log "done"; exit 0`, "", ""},
+		{"a full volume", `log "running postgres"; exit 1`, "", "exit status 1 while: running postgres; " +
+			"the volume is full (120 kB free): grow spec.storage.size\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			termLog := filepath.Join(t.TempDir(), "termination-log")
+			dir := t.TempDir()
+			termLog := filepath.Join(dir, "termination-log")
 			require.NoError(t, os.WriteFile(termLog, []byte(tc.before), 0o600))
 			cmd := exec.Command("/bin/sh", "-c", "set -eu\n"+block+tc.body+"\n")
-			cmd.Env = []string{"POD_NAME=demo-2", "TERMINATION_LOG=" + termLog}
+			cmd.Env = []string{"POD_NAME=demo-2", "TERMINATION_LOG=" + termLog, "PATH=" + fakeDF(t, tc.name == "a full volume") + ":/usr/bin:/bin"}
+			if tc.name == "a full volume" {
+				cmd.Env = append(cmd.Env, "PGDATA="+dir)
+			}
 			out, err := cmd.CombinedOutput()
 			if tc.want == "" {
 				require.NoError(t, err, "%s", out)
@@ -45,6 +51,20 @@ func TestMemberExitLeavesItsStep(t *testing.T) {
 			assert.Equal(t, tc.want, string(got))
 		})
 	}
+}
+
+// fakeDF is a directory with a df that reports 120 kB free on a full
+// volume, and 1 GB free otherwise.
+func fakeDF(t *testing.T, full bool) string {
+	dir := t.TempDir()
+	free := "1048576"
+	if full {
+		free = "120"
+	}
+	script := "#!/bin/sh\necho 'Filesystem 1024-blocks Used Available Capacity Mounted on'\n" +
+		"echo \"/dev/sdb 1048576 1000 " + free + " 99% /pgdata\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "df"), []byte(script), 0o755))
+	return dir
 }
 
 func TestExitDetail(t *testing.T) {

@@ -42,7 +42,19 @@ on_exit() {
 	[ "$status" -ne 0 ] || return 0
 	msg=${TERMINATION_LOG:-/dev/termination-log}
 	[ ! -s "$msg" ] || return 0
+	if volume_full; then
+		STEP="$STEP; the volume is full ($free_kb kB free): grow spec.storage.size"
+	fi
 	printf 'exit status %s while: %s\n' "$status" "$STEP" 2>/dev/null >"$msg" || true
+}
+
+# volume_full: the data volume has less room left than one WAL segment. A
+# server that cannot write WAL stops (PANIC) and cannot finish its crash
+# recovery either, nor can a clone finish; PostgreSQL's own words about it
+# go with the pod's log, the termination message stays.
+volume_full() {
+	free_kb=$(df -Pk "${PGDATA:-}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+	[ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]
 }
 trap on_exit EXIT
 
