@@ -75,6 +75,10 @@ type PostgresClusterSpec struct {
 
 	// Resources of the PostgreSQL container.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.limits) || !('memory' in self.limits) || !string(self.limits['memory']).endsWith('m')",message="resources.limits.memory ends in 'm', thousandths of a byte: write Mi (512Mi) or M"
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !('memory' in self.requests) || !string(self.requests['memory']).endsWith('m')",message="resources.requests.memory ends in 'm', thousandths of a byte: write Mi (512Mi) or M"
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !has(self.limits) || !('memory' in self.requests) || !('memory' in self.limits) || quantity(string(self.requests['memory'])).compareTo(quantity(string(self.limits['memory']))) <= 0",message="resources.requests.memory may not be more than resources.limits.memory"
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !has(self.limits) || !('cpu' in self.requests) || !('cpu' in self.limits) || quantity(string(self.requests['cpu'])).compareTo(quantity(string(self.limits['cpu']))) <= 0",message="resources.requests.cpu may not be more than resources.limits.cpu"
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
 	// The CEL rules below spell ParameterNamePattern and OwnedParameters
