@@ -72,6 +72,9 @@ func stayedUp(m *member, now time.Time) bool {
 // trackPrimaryRestarts keeps, for members restarted as the primary, how
 // their pod last ended, and forgets them once they have stayed up.
 func (c *Cluster) trackPrimaryRestarts(now time.Time, obs *observation) {
+	if len(c.primaryRestarts) == 0 {
+		return
+	}
 	for _, m := range obs.members {
 		r, ok := c.primaryRestarts[m.name]
 		switch {

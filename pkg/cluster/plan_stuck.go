@@ -85,13 +85,15 @@ func withMessage(reason, msg string) string {
 // planStuckPods replaces a replica whose pod never started, or exited, and
 // was built from an older spec (podOutdated): it comes back from its volume
 // (or is cloned again) with the current spec, without waiting out the
-// restart back-off of a member that kept failing with the old one. A primary's pod that never started (one
-// restarted on its volume with a wrong image) is replaced the same way: it
-// never ran PostgreSQL, so it holds no write, and planPrimary starts it
-// again on its volume. A primary that ran is failover's business.
+// restart back-off of a member that kept failing with the old one. A
+// primary's pod that never started (one restarted on its volume with a
+// wrong image) is replaced the same way: it never ran PostgreSQL, so it
+// holds no write, and planPrimary starts it again on its volume. A primary
+// that ran is failover's business. (Running pods are skipped before the
+// spec is rendered: this runs every pass.)
 func planStuckPods(in planInput) (action, bool) {
 	for _, m := range in.obs.members.live() {
-		if !m.hasPod() || m.fenced() || !podOutdated(in, m.pod) {
+		if !m.hasPod() || m.fenced() || !(podNeverStarted(m.pod) || podFailed(m.pod)) || !podOutdated(in, m.pod) {
 			continue
 		}
 		if m.role() == RolePrimary && in.cluster.Status.Initialized && podNeverStarted(m.pod) {
