@@ -70,20 +70,17 @@ func stayedUp(m *member, now time.Time) bool {
 }
 
 // trackPrimaryRestarts keeps, for members restarted as the primary, how
-// their pod last ended, and forgets them once they have stayed up.
+// their pod last ended, and forgets them once they have stayed up (or are
+// gone).
 func (c *Cluster) trackPrimaryRestarts(now time.Time, obs *observation) {
-	if len(c.primaryRestarts) == 0 {
-		return
-	}
-	for _, m := range obs.members {
-		r, ok := c.primaryRestarts[m.name]
+	for name, r := range c.primaryRestarts {
+		m := obs.members.byName(name)
 		switch {
-		case !ok:
-		case stayedUp(m, now):
-			delete(c.primaryRestarts, m.name)
+		case m == nil || stayedUp(m, now):
+			delete(c.primaryRestarts, name)
 		case m.pod != nil && exitDetail(m.pod) != "":
 			r.exit = exitDetail(m.pod)
-			c.primaryRestarts[m.name] = r
+			c.primaryRestarts[name] = r
 		}
 	}
 }
