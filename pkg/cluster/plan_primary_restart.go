@@ -16,9 +16,9 @@ import (
 // tried at once.
 
 // primaryRestarts is what the actor remembers of a member restarted as
-// the primary on its volume, until it is healthy again.
+// the primary on its volume, until it has stayed up (stayedUp).
 type primaryRestarts struct {
-	count int       // restarts in a row that did not bring it up healthy
+	count int       // restarts in a row that did not keep it up
 	at    time.Time // the last one
 	spec  string    // the spec its last pod was built from (restartSpec)
 	exit  string    // how its last pod ended (exitDetail), "" if unknown
