@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -142,30 +143,32 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 	})
 }
 
-// A value ALTER SYSTEM takes but the server cannot start with (more shared
-// memory than the machine has) stops the roll at the first replica; fixing
-// the spec replaces that member's pod at once (its pod carries the old
-// value), and the roll completes.
+// A value ALTER SYSTEM takes but the server cannot start with (a library
+// to preload that does not exist) stops the roll at the first replica;
+// fixing the spec replaces that member's pod at once (its pod carries the
+// old value), and the roll completes. (Not a shared_buffers beyond the
+// machine's memory: the kubelet sets vm.overcommit_memory=1, so such a
+// server starts.)
 func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 	f := setup(t)
 	ns := f.Namespace(t, "no-start")
 	pw := createReadyCluster(t, f, ns, "ns1", 2, "")
 	primary, _ := f.Roles(t, ns, "ns1")
-	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_buffers":"64GB"}}}`)
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p",
+		`{"spec":{"parameters":{"shared_preload_libraries":"no_such_library","shared_buffers":"256MB"}}}`)
 	framework.Eventually(t, 2*time.Minute, "a member that cannot start", func() (bool, error) {
 		for _, p := range f.MemberPods(t, ns, "ns1") {
-			for _, cs := range p.Status.ContainerStatuses {
-				if cs.State.Terminated != nil || cs.LastTerminationState.Terminated != nil {
-					return true, nil
-				}
+			if failedToStart(p) {
+				return true, nil
 			}
 		}
 		return false, framework.Errorf("every member still runs")
 	})
 	_, err := framework.PSQLHost(f.ServiceIP(t, ns, "ns1-rw"), pw, "select 1")
-	require.NoError(t, err, "the primary keeps serving: the roll stopped at the replica")
+	require.NoError(t, err, "the primary keeps serving")
+	assert.Equal(t, primary, f.Cluster(t, ns, "ns1").Status.Primary, "the roll stopped at the replica")
 
-	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_buffers":"256MB"}}}`)
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", "ns1", "--type=merge", "-p", `{"spec":{"parameters":{"shared_preload_libraries":null}}}`)
 	// The failing member's pod carries the old value: it is replaced for
 	// the fixed spec, not after the restart back-off it earned failing.
 	framework.Eventually(t, 2*time.Minute, "the failing member replaced for the fixed spec", func() (bool, error) {
@@ -181,20 +184,36 @@ func TestMistakeParameterTheServerCannotStartWith(t *testing.T) {
 		}
 		return false, framework.Errorf("no DeletePod Event for the changed spec among %d", len(list.Items))
 	})
-	framework.Eventually(t, 4*time.Minute, "every member on the fixed value and the cluster Ready", func() (bool, error) {
+	framework.Eventually(t, 4*time.Minute, "every member on the fixed values and the cluster Ready", func() (bool, error) {
 		pgc := f.Cluster(t, ns, "ns1")
 		if !meta.IsStatusConditionTrue(pgc.Status.Conditions, v1alpha1.ConditionReady) || pgc.Status.PendingRestart {
 			return false, framework.Errorf("phase %s, pendingRestart %v", pgc.Status.Phase, pgc.Status.PendingRestart)
 		}
 		for _, p := range f.MemberPods(t, ns, "ns1") {
-			v, err := f.PSQL(ns, "ns1", p.Name, pw, "show shared_buffers")
-			if err != nil || strings.TrimSpace(v) != "256MB" {
-				return false, framework.Errorf("%s: shared_buffers %q err %v", p.Name, v, err)
+			v, err := f.PSQL(ns, "ns1", p.Name, pw, "select current_setting('shared_buffers') || '/' || current_setting('shared_preload_libraries')")
+			if err != nil || strings.TrimSpace(v) != "256MB/" {
+				return false, framework.Errorf("%s: shared_buffers/shared_preload_libraries %q err %v", p.Name, v, err)
 			}
 		}
 		return true, nil
 	})
 	t.Logf("primary before: %s, after: %s", primary, f.Cluster(t, ns, "ns1").Status.Primary)
+}
+
+// failedToStart: the pod's postgres exited on its own. A pod the operator
+// stopped (fenced by a switchover, or deleted to restart it) does not
+// count: the roll's switchover of the primary ends one before any member
+// has started with the new value.
+func failedToStart(p corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Annotations["postgres-operator.dev/fenced"] == "true" {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // A wrong image set on a running cluster, then every pod lost: the primary
