@@ -51,6 +51,15 @@ func (w *managedWorld) settle() {
 	}
 }
 
+// waitListerCurrent waits until the cluster lister has the stored object.
+func (w *managedWorld) waitListerCurrent() {
+	w.t.Helper()
+	require.Eventually(w.t, func() bool {
+		pgc, err := w.c.cfg.Listers.Clusters.PostgresClusters(w.key.Namespace).Get(w.key.Name)
+		return err == nil && pgc.ResourceVersion == w.current().ResourceVersion
+	}, 5*time.Second, time.Millisecond, "the cluster lister catches up")
+}
+
 func (w *managedWorld) pending() bool {
 	for _, c := range w.current().Status.Conditions {
 		if c.Reason == reasonManagedPending {
@@ -281,13 +290,17 @@ func TestDeclaredStateIsCheckedCheaplyAndRestored(t *testing.T) {
 	})
 	w.clock.Step(catalogRecheck)
 	w.settle()
-	// Read, corrected, read again; settle may run one pass more while the
-	// fake informer catches up with the status the correction wrote (seen
-	// on a loaded CI), and that pass may read once more. The steady state
-	// above is where reading cheaply is proven.
+	// Read, corrected, read again. How many passes settle takes depends on
+	// how soon the fake informer delivers the status the correction wrote
+	// (on a loaded CI it ran 18 passes, each reading), so the count is
+	// checked once the cache has caught up: trusted again, not read.
 	got := w.callsTo("ReadCatalog")
 	assert.GreaterOrEqual(t, got, reads+2, "read, corrected, read again")
-	assert.LessOrEqual(t, got, reads+3, "read, corrected, read again")
+	w.waitListerCurrent()
+	for range 5 {
+		w.listerPass()
+	}
+	assert.Equal(t, got, w.callsTo("ReadCatalog"), "verified after the correction: not read again")
 	r := w.server().Roles["reporting"]
 	assert.False(t, r.Superuser)
 	assert.Equal(t, int32(-1), r.ConnectionLimit)
