@@ -47,6 +47,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		if act.restart && err == nil {
 			c.primaryRestarted(pgc, act.member)
 		}
+		if err == nil {
+			err = c.endRestartInPlace(ctx, pgc, act) // roll_in_place.go
+		}
 	case actFinishBootstrap:
 		err = c.finishBootstrap(ctx, pgc, obs, act)
 	case actRemoveMember, actReplaceSeed, actReplaceLost:

@@ -146,6 +146,9 @@ func planFailover(in planInput) (action, bool) {
 	if a, ok := planVanished(in); ok { // vanished.go
 		return a, true
 	}
+	if a, ok := planRestartInPlace(in, live); ok { // roll_in_place.go
+		return a, true
+	}
 	if !in.cluster.Spec.Failover.Disabled {
 		if a, ok := planPromotion(in, live); ok {
 			return a, true

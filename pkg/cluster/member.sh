@@ -514,6 +514,36 @@ clear_stale_locks() {
 	done
 }
 
+# raise_to_primary_settings raises, on a standby, each setting it checks
+# against its primary (postgres.StandbyCheckedSettings) to the value the
+# primary last ran with, which pg_control holds from its WAL: below it the
+# server refuses to start ("insufficient parameter settings") and the
+# member would stay down for good. The operator lowers such a setting on
+# the primary first, but a replica cloned or restarted before it replayed
+# the primary's new value (or while a lowered spec waits for the roll)
+# needs the old one. The raised value goes into postgresql.auto.conf,
+# where the operator's ALTER SYSTEM puts the spec's back: the member then
+# waits for a restart, which the roll gives it once its primary runs lower.
+raise_to_primary_settings() {
+	control=$(LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null) || return 0
+	for pair in max_connections:max_connections max_worker_processes:max_worker_processes \
+		max_wal_senders:max_wal_senders max_prepared_transactions:max_prepared_xacts \
+		max_locks_per_transaction:max_locks_per_xact; do
+		name=${pair%%:*}
+		need=$(printf '%s\n' "$control" | sed -n "s/^${pair#*:} setting: *//p")
+		have=$(postgres -D "$PGDATA" -C "$name" 2>/dev/null) || continue
+		case "$need,$have" in *[!0-9,]* | ,* | *,) continue ;; esac
+		[ "$have" -lt "$need" ] || continue
+		log "$name $have is below $need, the primary's last value: starting with $need"
+		conf=$PGDATA/postgresql.auto.conf
+		{
+			grep -v "^$name = " "$conf" 2>/dev/null || true
+			printf "%s = '%s'\n" "$name" "$need"
+		} >"$conf.new"
+		mv "$conf.new" "$conf"
+	done
+}
+
 prepare_data() {
 	if [ ! -s "$PGDATA/PG_VERSION" ] || [ -f "$RESTORING" ]; then
 		case "$BOOTSTRAP" in
@@ -564,6 +594,7 @@ prepare_data
 
 apply_spec_parameters
 set_primary_conninfo
+if [ "$(role)" != primary ]; then raise_to_primary_settings; fi
 
 log "starting postgres as $(role)"
 set --

@@ -337,7 +337,9 @@ func planParameters(in planInput) (action, bool) {
 
 // planRoll restarts one member whose pod is out of date (image, resources,
 // scheduling) or whose PostgreSQL waits for a restart, only while every
-// member is healthy: replicas first, highest ordinal first, primary last.
+// member is healthy: replicas first, highest ordinal first, primary last;
+// the primary first when it lowers a setting standbys check against it
+// (roll_in_place.go).
 func planRoll(in planInput) (action, bool) {
 	live := in.obs.members.live()
 	if len(live) != int(in.cluster.Spec.Size) {
@@ -346,6 +348,11 @@ func planRoll(in planInput) (action, bool) {
 	for _, m := range live {
 		if !m.healthy() {
 			return action{}, false
+		}
+	}
+	if p := live.primary(); p != nil {
+		if lowered := lowersStandbyChecked(p); len(lowered) > 0 {
+			return restartPrimaryFirst(in, p, lowered), true // roll_in_place.go
 		}
 	}
 	var stale []*member

@@ -96,6 +96,10 @@ type Status struct {
 	// PendingRestart names settings changed in the config files that need a
 	// restart to apply (pg_settings.pending_restart).
 	PendingRestart []string
+	// PendingDecrease names those of PendingRestart that a standby checks
+	// against its primary's values (StandbyCheckedSettings) and whose value
+	// in the config files is lower than the running one.
+	PendingDecrease []string
 	// SystemIdentifier identifies the cluster (initdb run) this data
 	// directory belongs to; a standby of it reports the same value.
 	SystemIdentifier uint64

@@ -57,7 +57,15 @@ func TestSetParametersReloadAndPendingRestart(t *testing.T) {
 		return assert.ObjectsAreEqual([]string{"max_connections"}, pending), err
 	})
 	assert.Equal(t, []string{"max_connections"}, probe(t, primary).PendingRestart)
+	assert.Empty(t, probe(t, primary).PendingDecrease, "raised, not lowered")
 	assert.Equal(t, "100", primary.Query(t, `SHOW max_connections`), "not applied without a restart")
+
+	// Lowered, it is named as a decrease a standby would refuse.
+	_, err = c.SetParameters(ctx, ep, map[string]string{"max_connections": "60"}, nil)
+	require.NoError(t, err)
+	pgtest.Eventually(t, 10*time.Second, "max_connections pending decrease", func() (bool, error) {
+		return assert.ObjectsAreEqual([]string{"max_connections"}, probe(t, primary).PendingDecrease), nil
+	})
 
 	// Reset removes the entries, and pending restart goes away again.
 	changed, err = c.SetParameters(ctx, ep, nil, []string{"max_connections", "work_mem", "log_line_prefix"})

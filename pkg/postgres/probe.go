@@ -40,6 +40,7 @@ SELECT r.standby,
        (pg_control_system()).system_identifier,
        current_setting('server_version_num')::int,
        ARRAY(SELECT name FROM pg_settings WHERE pending_restart ORDER BY name),
+       ARRAY(` + pendingDecreaseQuery + `),
        coalesce(w.status, ''),
        coalesce(w.sender_host, ''),
        coalesce(w.sender_port, 0),
@@ -72,7 +73,7 @@ func (c *client) Probe(ctx context.Context, ep Endpoint) (Status, error) {
 		var sysid int64 // bigint in SQL; initdb's values never use the sign bit
 		err := conn.QueryRowContext(ctx, probeQuery).Scan(
 			&st.InRecovery, &raw.current, &raw.received, &raw.replayed, &st.Timeline,
-			&sysid, &st.ServerVersion, pq.Array(&st.PendingRestart),
+			&sysid, &st.ServerVersion, pq.Array(&st.PendingRestart), pq.Array(&st.PendingDecrease),
 			&st.ReceiverStatus, &st.UpstreamHost, &st.UpstreamPort, &st.UpstreamSlot,
 			&st.ReceiverTimeline, &raw.msgAge, &raw.latestEnd,
 			&st.Checkpoint.Timeline, &raw.checkpoint, &st.MinRecovery.Timeline, &raw.minRecovery,

@@ -9,7 +9,7 @@ import (
 var probeColumns = []column{
 	col("standby", oidBool), col("current_lsn", oidText), col("receive_lsn", oidText), col("replay_lsn", oidText),
 	col("timeline", oidInt4), col("system_identifier", oidInt8), col("server_version_num", oidInt4),
-	col("pending_restart", oidTextArray), col("receiver_status", oidText), col("sender_host", oidText),
+	col("pending_restart", oidTextArray), col("pending_decrease", oidTextArray), col("receiver_status", oidText), col("sender_host", oidText),
 	col("sender_port", oidInt4), col("slot_name", oidText), col("received_tli", oidInt4),
 	col("message_age", oidFloat8), col("latest_end_lsn", oidText), col("checkpoint_tli", oidInt4),
 	col("checkpoint_lsn", oidText), col("min_recovery_end_timeline", oidInt4), col("min_recovery_end_lsn", oidText),
@@ -28,7 +28,7 @@ func probe(x *call) (result, error) {
 	oldest := uint64(m.oldestSegment()) / walSegmentSize
 	return one(false, m.currentWAL().String(), nil, nil,
 		1, int64(m.sysid), x.s.srv.versionNum,
-		[]string{}, "", "",
+		[]string{}, []string{}, "", "",
 		0, "", 0,
 		-1.0, nil, 1,
 		m.checkpoint.String(), 0, "0/0",

@@ -1,0 +1,71 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+// A standby refuses to start with max_connections (or one of the other
+// postgres.StandbyCheckedSettings) below the value its primary runs with:
+// "recovery aborted because of insufficient parameter settings". The roll
+// restarts replicas first, so lowering one of them used to leave the first
+// replica restarted unable to start, for good, and the roll stopped there.
+// When the primary waits to lower one, it restarts first, in place: it is
+// stopped as for a switchover, but no replica is promoted; it comes back on
+// its volume with the lower value, which its WAL carries to the replicas,
+// and they are restarted after it. Writes pause while it restarts, as they
+// would for a cluster of one member. The marker is status.switchoverTarget
+// naming the primary itself, so an operator restarted meanwhile goes on.
+
+// lowersStandbyChecked names the standby-checked settings m waits to lower
+// at its next restart.
+func lowersStandbyChecked(m *member) []string {
+	if m.db == nil {
+		return nil
+	}
+	return m.db.PendingDecrease
+}
+
+// restartPrimaryFirst restarts the primary p in place, before any replica.
+func restartPrimaryFirst(in planInput, p *member, lowered []string) action {
+	reason := fmt.Sprintf("restarting the primary %s first, in place, to lower %s: a standby cannot start below its primary's value",
+		p.name, strings.Join(lowered, ", "))
+	if len(in.obs.members.live()) == 1 || in.cluster.Spec.Failover.Disabled {
+		return action{kind: actDeletePod, member: p.name, reason: reason} // restarted on its volume (planPrimary)
+	}
+	return action{kind: actSwitchover, member: p.name, target: p.name, phase: v1alpha1.PhaseUpdating,
+		reason: reason + "; no replica is promoted, writes pause until it is back"}
+}
+
+// restartingInPlace: the primary was stopped to restart in place
+// (restartPrimaryFirst).
+func restartingInPlace(st v1alpha1.PostgresClusterStatus) bool {
+	return st.SwitchoverTarget != "" && st.SwitchoverTarget == st.Primary
+}
+
+// planRestartInPlace brings back on its volume a primary stopped to
+// restart in place, once its pod is gone, instead of promoting a replica.
+// Without its volume the cluster fails over as usual.
+func planRestartInPlace(in planInput, live members) (action, bool) {
+	if !restartingInPlace(in.cluster.Status) {
+		return action{}, false
+	}
+	p := live.byName(in.cluster.Status.Primary)
+	if p == nil || p.pod != nil {
+		return action{}, false
+	}
+	return action{kind: actRecreatePod, member: p.name, role: RolePrimary, bootstrap: BootstrapClone, phase: v1alpha1.PhaseUpdating,
+		reason: fmt.Sprintf("restarting the primary %s on its volume, in place", p.name)}, true
+}
+
+// endRestartInPlace clears the marker once the primary's pod is made
+// again: should that pod fail, the cluster fails over as usual.
+func (c *Cluster) endRestartInPlace(ctx context.Context, pgc *v1alpha1.PostgresCluster, act action) error {
+	if act.kind != actRecreatePod || act.member != pgc.Status.SwitchoverTarget || !restartingInPlace(pgc.Status) {
+		return nil
+	}
+	return c.writeStatus(ctx, pgc, func(st *v1alpha1.PostgresClusterStatus) { st.SwitchoverTarget = "" })
+}

@@ -1,0 +1,68 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
+)
+
+func pendingDecrease(m *member) {
+	m.db.PendingRestart = []string{"max_connections"}
+	m.db.PendingDecrease = []string{"max_connections"}
+}
+
+// Lowering max_connections restarts the primary first, in place; raising
+// it (or any other setting) restarts the replicas first, as before.
+func TestRollLowersStandbyCheckedSettingOnThePrimaryFirst(t *testing.T) {
+	three := testCluster(3, initialized("demo-1", 3))
+	t.Run("lowered: the primary first, without a promotion", func(t *testing.T) {
+		got := plan(input(three, obsOf(three, testMember(three, 1, up(RolePrimary), pendingDecrease),
+			testMember(three, 2, up(RoleReplica), pendingDecrease), testMember(three, 3, up(RoleReplica), pendingDecrease))))
+		assert.Equal(t, actSwitchover, got.kind)
+		assert.Equal(t, "demo-1", got.member)
+		assert.Equal(t, "demo-1", got.target, "the target is the primary itself: no replica is promoted")
+		assert.Contains(t, got.reason, "to lower max_connections")
+	})
+	t.Run("raised: the replicas first", func(t *testing.T) {
+		got := plan(input(three, obsOf(three, testMember(three, 1, up(RolePrimary), pendingRestart),
+			testMember(three, 2, up(RoleReplica), pendingRestart), testMember(three, 3, up(RoleReplica), pendingRestart))))
+		assert.Equal(t, actDeletePod, got.kind)
+		assert.Equal(t, "demo-3", got.member)
+	})
+	t.Run("the primary lowered already: the replicas follow", func(t *testing.T) {
+		got := plan(input(three, obsOf(three, testMember(three, 1, up(RolePrimary)),
+			testMember(three, 2, up(RoleReplica), pendingDecrease), testMember(three, 3, up(RoleReplica), pendingDecrease))))
+		assert.Equal(t, actDeletePod, got.kind)
+		assert.Equal(t, "demo-3", got.member)
+	})
+	t.Run("without failover the primary's pod is deleted, as for one member", func(t *testing.T) {
+		off := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) { p.Spec.Failover.Disabled = true })
+		got := plan(input(off, obsOf(off, testMember(off, 1, up(RolePrimary), pendingDecrease),
+			testMember(off, 2, up(RoleReplica)), testMember(off, 3, up(RoleReplica)))))
+		assert.Equal(t, actDeletePod, got.kind)
+		assert.Equal(t, "demo-1", got.member)
+	})
+}
+
+// Once the stopped primary's pod is gone it comes back on its volume and no
+// replica is promoted; without its volume, or without the marker, the
+// cluster fails over.
+func TestRestartInPlaceBringsThePrimaryBack(t *testing.T) {
+	marked := testCluster(3, initialized("demo-1", 3), func(p *v1alpha1.PostgresCluster) { p.Status.SwitchoverTarget = "demo-1" })
+	got := plan(input(marked, obsOf(marked, testMember(marked, 1, noPod),
+		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
+	assert.Equal(t, actRecreatePod, got.kind)
+	assert.Equal(t, "demo-1", got.member)
+	assert.Equal(t, RolePrimary, got.role)
+
+	got = plan(input(marked, obsOf(marked, testMember(marked, 1, noPod, noVolume),
+		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
+	assert.Equal(t, actPromote, got.kind, "its volume is gone: fail over")
+
+	plain := testCluster(3, initialized("demo-1", 3))
+	got = plan(input(plain, obsOf(plain, testMember(plain, 1, noPod),
+		testMember(plain, 2, up(RoleReplica)), testMember(plain, 3, up(RoleReplica)))))
+	assert.Equal(t, actPromote, got.kind)
+}
