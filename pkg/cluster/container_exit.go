@@ -42,8 +42,8 @@ const oomKilled = "OOMKilled"
 // overMemoryLimit names the limit an OOMKilled member ran over, and where
 // the user raises it (a PostgreSQL needs its shared_buffers and more).
 func overMemoryLimit(pod *corev1.Pod) string {
-	for _, c := range pod.Spec.Containers {
-		if lim, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && c.Name == containerName {
+	if c := podPostgresContainer(pod); c != nil {
+		if lim, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
 			return fmt.Sprintf("it used more than its memory limit %s: raise spec.resources.limits.memory, "+
 				"or lower shared_buffers in spec.parameters", lim.String())
 		}

@@ -96,6 +96,16 @@ func PostgresExited(pod *corev1.Pod) bool {
 	return pod.Spec.RestartPolicy == corev1.RestartPolicyNever && cs != nil && cs.State.Terminated != nil
 }
 
+// podPostgresContainer is the pod's postgres container spec, nil if none.
+func podPostgresContainer(pod *corev1.Pod) *corev1.Container {
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == containerName {
+			return &pod.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
 func postgresContainerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
 	for i := range pod.Status.ContainerStatuses {
 		if pod.Status.ContainerStatuses[i].Name == containerName {

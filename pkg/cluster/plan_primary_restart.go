@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
@@ -75,14 +77,23 @@ func stayedUp(m *member, now time.Time) bool {
 func (c *Cluster) trackPrimaryRestarts(now time.Time, obs *observation) {
 	for name, r := range c.primaryRestarts {
 		m := obs.members.byName(name)
-		switch {
-		case m == nil || stayedUp(m, now):
+		if m == nil || stayedUp(m, now) {
 			delete(c.primaryRestarts, name)
-		case m.pod != nil && exitDetail(m.pod) != "":
-			r.exit = exitDetail(m.pod)
+			continue
+		}
+		if exit := podExitDetail(m.pod); exit != "" {
+			r.exit = exit
 			c.primaryRestarts[name] = r
 		}
 	}
+}
+
+// podExitDetail is exitDetail of a pod that may be gone.
+func podExitDetail(pod *corev1.Pod) string {
+	if pod == nil {
+		return ""
+	}
+	return exitDetail(pod)
 }
 
 // primaryRestarted counts a restart of the primary on its volume.

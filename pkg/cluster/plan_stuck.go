@@ -201,9 +201,9 @@ func bootstrapParameters(pod *corev1.Pod) (string, bool) {
 
 // podEnv is the value of the postgres container's variable name.
 func podEnv(pod *corev1.Pod, name string) (string, bool) {
-	for _, c := range pod.Spec.Containers {
+	if c := podPostgresContainer(pod); c != nil {
 		for _, e := range c.Env {
-			if c.Name == containerName && e.Name == name {
+			if e.Name == name {
 				return e.Value, true
 			}
 		}

@@ -76,6 +76,42 @@ func TestConfigRestartParameterUnderLoad(t *testing.T) {
 	require.NoError(t, final.Err, final.Output)
 	assert.Positive(t, final.Processed)
 	assert.Zero(t, final.Failed+final.Aborted, final.Output)
+
+	lowerMaxConnections(t, f, ns, "roll", pw)
+}
+
+// lowerMaxConnections lowers max_connections below what every member runs.
+// A standby refuses to start below its primary's value, so the primary
+// restarts first, in place (the same member, no promotion: the timeline
+// stays), and the replicas after it; no member fails to start.
+func lowerMaxConnections(t *testing.T, f *framework.Framework, ns, cluster, pw string) {
+	primary, replicas := f.Roles(t, ns, cluster)
+	timeline := f.Query(t, ns, primary, pw, "select timeline_id from pg_control_checkpoint()")
+	f.Query(t, ns, primary, pw, "create table before_lowering as select 1 as x")
+	before := identities(t, f, ns, cluster, pw)
+	f.KubectlOK(t, "", "-n", ns, "patch", "pgc", cluster, "--type", "merge", "-p", `{"spec":{"parameters":{"max_connections":"90"}}}`)
+	waitRolled(t, f, ns, cluster, before, 4*time.Minute)
+
+	after, _ := f.Roles(t, ns, cluster)
+	assert.Equal(t, primary, after, "restarted in place: no replica promoted")
+	assert.Equal(t, timeline, f.Query(t, ns, primary, pw, "select timeline_id from pg_control_checkpoint()"), "no promotion")
+	for _, m := range append(slices.Clone(replicas), primary) {
+		assert.Equal(t, "90", f.Query(t, ns, m, pw, "show max_connections"), m)
+		assert.Equal(t, "1", f.Query(t, ns, m, pw, "select count(*) from before_lowering"), m)
+	}
+	events := f.KubectlOK(t, "", "-n", ns, "get", "events", "--field-selector",
+		"involvedObject.kind=PostgresCluster,involvedObject.name="+cluster, "-o", "custom-columns=REASON:.reason,MSG:.message", "--no-headers")
+	assert.Contains(t, events, fmt.Sprintf("restarting the primary %s first, in place, to lower max_connections", primary))
+	assert.Contains(t, events, fmt.Sprintf("restarting the primary %s on its volume, in place", primary))
+	assert.NotContains(t, events, "container exited", "no member failed to start")
+	created := map[string]time.Time{}
+	for _, p := range f.MemberPods(t, ns, cluster) {
+		created[p.Name] = p.CreationTimestamp.Time
+	}
+	for _, r := range replicas {
+		assert.False(t, created[r].Before(created[primary]), "replica %s's pod (created %s) is older than the primary's (%s)",
+			r, created[r], created[primary])
+	}
 }
 
 // waitRolled waits until every member runs in a new pod and the cluster
