@@ -123,5 +123,11 @@ var sqlOwnedParameters = ownedParameterSet()
 
 // paramsFingerprint changes whenever the desired parameters change.
 func paramsFingerprint(pgc *v1alpha1.PostgresCluster) string {
+	return renderedParameters(pgc)
+}
+
+// renderedParameters are the desired parameters as member.sh writes them
+// into postgresql.auto.conf (SPEC_PARAMETERS, BOOTSTRAP_PARAMETERS).
+func renderedParameters(pgc *v1alpha1.PostgresCluster) string {
 	return autoConf(desiredParameters(pgc))
 }

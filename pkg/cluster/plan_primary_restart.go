@@ -29,7 +29,7 @@ type primaryRestarts struct {
 // restartSpec identifies what a restarted primary's pod is built from:
 // its pod spec and the parameters member.sh writes as it starts.
 func restartSpec(pgc *v1alpha1.PostgresCluster, image string) string {
-	return podSpecHash(pgc, image) + "\n" + autoConf(desiredParameters(pgc))
+	return podSpecHash(pgc, image) + "\n" + renderedParameters(pgc)
 }
 
 // planRestartPrimary restarts the last primary on its volume, at once the

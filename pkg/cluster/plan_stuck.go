@@ -177,7 +177,7 @@ func seedOutdated(in planInput, pod *corev1.Pod) bool {
 		return true
 	}
 	params, ok := bootstrapParameters(pod)
-	return ok && params != autoConf(desiredParameters(in.cluster))
+	return ok && params != renderedParameters(in.cluster)
 }
 
 // podOutdated: the pod was built from an older spec, counting the
@@ -190,7 +190,7 @@ func podOutdated(in planInput, pod *corev1.Pod) bool {
 		return true
 	}
 	params, ok := podEnv(pod, "SPEC_PARAMETERS")
-	return ok && params != autoConf(desiredParameters(in.cluster))
+	return ok && params != renderedParameters(in.cluster)
 }
 
 // bootstrapParameters is the BOOTSTRAP_PARAMETERS of an initdb pod; not
@@ -221,7 +221,7 @@ func podSeedSpec(pod *corev1.Pod) string {
 func seedSpec(in planInput) string {
 	params := "" // only an initdb seed carries BOOTSTRAP_PARAMETERS
 	if seedBootstrap(in.cluster) == BootstrapInitdb {
-		params = autoConf(desiredParameters(in.cluster))
+		params = renderedParameters(in.cluster)
 	}
 	return podSpecHash(in.cluster, in.image) + "\n" + params
 }

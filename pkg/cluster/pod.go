@@ -143,7 +143,7 @@ func memberEnv(pgc *v1alpha1.PostgresCluster, m memberPod) []corev1.EnvVar {
 	}
 	env = append(env, tlsEnv(pgc)...)       // tls_pod.go
 	env = append(env, backupEnv(pgc, m)...) // backup_pod.go
-	params := autoConf(desiredParameters(pgc))
+	params := renderedParameters(pgc)
 	if m.Bootstrap == BootstrapInitdb {
 		// Only read by initdb, so restart-only settings apply from the first start.
 		env = append(env, corev1.EnvVar{Name: "BOOTSTRAP_PARAMETERS", Value: params})
