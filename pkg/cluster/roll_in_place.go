@@ -48,14 +48,20 @@ func restartingInPlace(st v1alpha1.PostgresClusterStatus) bool {
 
 // planRestartInPlace brings back on its volume a primary stopped to
 // restart in place, once its pod is gone, instead of promoting a replica.
-// Without its volume the cluster fails over as usual.
+// Failover promotes past a fenced pod whose postgres has exited, without
+// waiting for the pod to go; this waits (a pod of the same name can only
+// be made then). Without its volume the cluster fails over as usual.
 func planRestartInPlace(in planInput, live members) (action, bool) {
 	if !restartingInPlace(in.cluster.Status) {
 		return action{}, false
 	}
 	p := live.byName(in.cluster.Status.Primary)
-	if p == nil || p.pod != nil {
+	switch {
+	case p == nil:
 		return action{}, false
+	case p.pod != nil:
+		return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseUpdating, reason: fmt.Sprintf(
+			"restarting the primary %s in place: waiting until its stopped pod is gone", p.name)}, true
 	}
 	return action{kind: actRecreatePod, member: p.name, role: RolePrimary, bootstrap: BootstrapClone, phase: v1alpha1.PhaseUpdating,
 		reason: fmt.Sprintf("restarting the primary %s on its volume, in place", p.name)}, true

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	corev1 "k8s.io/api/core/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -56,6 +57,18 @@ func TestRestartInPlaceBringsThePrimaryBack(t *testing.T) {
 	assert.Equal(t, actRecreatePod, got.kind)
 	assert.Equal(t, "demo-1", got.member)
 	assert.Equal(t, RolePrimary, got.role)
+
+	stopped := func(m *member) { // fenced, its postgres exited, its pod not gone yet
+		m.pod.Annotations[FencedAnnotation] = "true"
+		delete(m.pod.Labels, RoleLabel)
+		terminating(m)
+		m.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}}}
+	}
+	got = plan(input(marked, obsOf(marked, testMember(marked, 1, stopped),
+		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
+	assert.Equal(t, actWait, got.kind, "its pod must be gone before it is made again; no replica is promoted meanwhile")
+	assert.Contains(t, got.reason, "waiting until its stopped pod is gone")
 
 	got = plan(input(marked, obsOf(marked, testMember(marked, 1, noPod, noVolume),
 		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
