@@ -62,6 +62,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		if act.restart && err == nil {
 			c.restarts[act.member]++
 		}
+	case actReplaceStrayPrimary:
+		err = c.deletePod(ctx, pgc, act.member)
 	case actSyncReplication:
 		// Housekeeping after every membership change: logged, no Event.
 		return true, c.syncReplication(ctx, pgc, obs)
@@ -103,7 +105,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		c.handoverDone(pgc) // a promotion an operator crash left unlabelled
 	}
 	eventType := corev1.EventTypeNormal
-	if act.kind == actFence || act.kind == actLabelDiverged {
+	if isWarningAction(act.kind) { // plan_stray_primary.go
 		eventType = corev1.EventTypeWarning
 	}
 	c.cfg.Recorder.Event(pgc, eventType, string(act.kind), act.reason)

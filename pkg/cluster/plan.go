@@ -122,6 +122,7 @@ func plan(in planInput) action {
 		planStuckPods,      // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
 		planRoleLabels,     // plan_labels.go: a hand-made label must not confuse failover
 		planDivergedLabels, // plan_diverged.go: out of -ro before it runs again
+		planStrayPrimary,   // plan_stray_primary.go: a standby promoted by hand
 		planFailover,
 		planPrimary,
 		planDrain,                // plan_drain.go: before the primary's node is emptied

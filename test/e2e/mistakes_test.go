@@ -143,6 +143,36 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 	})
 }
 
+// A standby promoted by hand (pg_promote) beside a serving primary is a
+// second primary nothing else ends (no replica or slot, so its fence probe
+// keeps it alive), and in sync mode the primary's commits wait for it for
+// good. Its pod is replaced with a Warning Event; it comes back as a
+// replica of the same primary (what was written to it alone is gone), and
+// the primary's commits go through again.
+func TestMistakeReplicaPromotedByHand(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "by-hand")
+	pw := createReadyCluster(t, f, ns, "bh", 2, "  replication:\n    mode: sync\n")
+	primary, replicas := f.Roles(t, ns, "bh")
+	replica := replicas[0]
+	writeRows(t, f, ns, primary, pw, 10)
+	waitRows(t, f, ns, replica, pw, 10)
+	f.Query(t, ns, replica, pw, "select pg_promote()")
+	f.Query(t, ns, replica, pw, "insert into lifecycle values (11, 'only on the stray')")
+	framework.Eventually(t, time.Minute, "a Warning Event about the stray primary", func() (bool, error) {
+		events := clusterEvents(t, f, ns, "bh", "ReplaceStrayPrimary")
+		return len(events) > 0, framework.Errorf("none yet")
+	})
+	assert.Contains(t, strings.Join(clusterEvents(t, f, ns, "bh", "ReplaceStrayPrimary"), "\n"), replica+" answers as a primary")
+	pgc := f.WaitReady(t, ns, "bh", 2*time.Minute)
+	assert.Equal(t, primary, pgc.Status.Primary, "no failover")
+	requireStandby(t, f, ns, replica, pw)
+	f.Query(t, ns, primary, pw, "insert into lifecycle values (12, 'a sync commit after')")
+	waitRows(t, f, ns, replica, pw, 11)
+	assert.Equal(t, "0", f.Query(t, ns, replica, pw, "select count(*) from lifecycle where id = 11"),
+		"the stray's own write is not the cluster's")
+}
+
 // A value ALTER SYSTEM takes but the server cannot start with (a library
 // to preload that does not exist) stops the roll at the first replica;
 // fixing the spec replaces that member's pod at once (its pod carries the
