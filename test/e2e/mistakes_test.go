@@ -157,8 +157,14 @@ func TestMistakeReplicaPromotedByHand(t *testing.T) {
 	replica := replicas[0]
 	writeRows(t, f, ns, primary, pw, 10)
 	waitRows(t, f, ns, replica, pw, 10)
-	f.Query(t, ns, replica, pw, "select pg_promote()")
-	f.Query(t, ns, replica, pw, "insert into lifecycle values (11, 'only on the stray')")
+	// One session, so the write is made before the operator replaces the
+	// pod. It commits locally, then waits for a synchronous standby (the
+	// clone copied the primary's synchronous_standby_names) until the pod
+	// is replaced: the client sees an error, which is the right answer.
+	out, err := framework.PSQLScript(f.Pod(t, ns, replica).Status.PodIP, pw,
+		"select pg_promote();\ninsert into lifecycle values (11, 'only on the stray');\n")
+	t.Logf("on the promoted standby: %s (%v)", out, err)
+	require.True(t, strings.HasPrefix(out, "t"), "pg_promote succeeded: %s", out)
 	framework.Eventually(t, time.Minute, "a Warning Event about the stray primary", func() (bool, error) {
 		events := clusterEvents(t, f, ns, "bh", "ReplaceStrayPrimary")
 		return len(events) > 0, framework.Errorf("none yet")
