@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -45,9 +43,12 @@ func (c *Cluster) createServices(ctx context.Context, pgc *v1alpha1.PostgresClus
 		if obs.services[svc.Name] != nil {
 			continue
 		}
-		_, err := c.cfg.Kube.CoreV1().Services(pgc.Namespace).Create(ctx, svc, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating service %s: %w", svc.Name, err)
+		services := c.cfg.Kube.CoreV1().Services(pgc.Namespace)
+		_, err := services.Create(ctx, svc, metav1.CreateOptions{})
+		if err := createdOrOurs(ctx, pgc, "Service", svc.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
+			return services.Get(ctx, name, o)
+		}); err != nil {
+			return err // foreign.go: never route clients to another's Service
 		}
 	}
 	return nil

@@ -28,8 +28,12 @@ func (c *Cluster) createMember(ctx context.Context, pgc *v1alpha1.PostgresCluste
 		}
 	}
 	pvc := buildPVC(pgc, act.member)
-	if _, err := c.cfg.Kube.CoreV1().PersistentVolumeClaims(pgc.Namespace).Create(ctx, pvc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating volume claim %s: %w", pvc.Name, err)
+	claims := c.cfg.Kube.CoreV1().PersistentVolumeClaims(pgc.Namespace)
+	_, err := claims.Create(ctx, pvc, metav1.CreateOptions{})
+	if err := createdOrOurs(ctx, pgc, "volume claim", pvc.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
+		return claims.Get(ctx, name, o)
+	}); err != nil {
+		return err // foreign.go: never a pod on another's volume
 	}
 	c.expectations.expect("pvc", pvc.Name, true, c.cfg.Clock.Now())
 	return c.createPod(ctx, pgc, act)
@@ -38,8 +42,12 @@ func (c *Cluster) createMember(ctx context.Context, pgc *v1alpha1.PostgresCluste
 // createPod creates a member's pod on its (existing) volume.
 func (c *Cluster) createPod(ctx context.Context, pgc *v1alpha1.PostgresCluster, act action) error {
 	pod := buildPod(pgc, memberPod{Name: act.member, Role: act.role, Bootstrap: act.bootstrap, Image: c.cfg.imageFor(pgc)})
-	if _, err := c.cfg.Kube.CoreV1().Pods(pgc.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating pod %s: %w", pod.Name, err)
+	pods := c.cfg.Kube.CoreV1().Pods(pgc.Namespace)
+	_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err := createdOrOurs(ctx, pgc, "pod", pod.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
+		return pods.Get(ctx, name, o)
+	}); err != nil {
+		return err // foreign.go
 	}
 	c.expectations.expect("pod", pod.Name, true, c.cfg.Clock.Now())
 	return nil

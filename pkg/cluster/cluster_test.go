@@ -212,12 +212,16 @@ func TestSteadyStateMakesNoAPIWrites(t *testing.T) {
 		_, errPrimary := f.c.cfg.Listers.PDBs.PodDisruptionBudgets("ns").Get("demo-primary")
 		return err == nil && errPrimary == nil
 	})
-	// Let SQL-level reconciliation and the status settle.
+	// Let SQL-level reconciliation and the status settle, each pass on
+	// caches that hold what the one before wrote (a loaded machine once
+	// delivered a status to the informer late, and a pass wrote it again).
 	clk.Step(time.Minute)
 	for range 5 {
+		f.waitCachesCurrent()
 		_, err := f.c.reconcile(f.ctx, f.current())
 		require.NoError(t, err)
 	}
+	f.waitCachesCurrent()
 
 	f.kube.ClearActions()
 	f.pg.ClearActions()
@@ -279,4 +283,30 @@ func condition(pgc *v1alpha1.PostgresCluster, condition string) metav1.Condition
 		}
 	}
 	return metav1.ConditionUnknown
+}
+
+// waitCachesCurrent waits until the listers hold every object the fake API
+// stores in the namespace at the version stored: a pass planned on a cache
+// behind the operator's own writes repeats them.
+func (f *actorFixture) waitCachesCurrent() {
+	f.t.Helper()
+	ns := f.key.Namespace
+	require.Eventually(f.t, func() bool {
+		stored, err := f.kube.CoreV1().Pods(ns).List(f.ctx, metav1.ListOptions{})
+		require.NoError(f.t, err)
+		for _, p := range stored.Items {
+			if c, err := f.c.cfg.Listers.Pods.Pods(ns).Get(p.Name); err != nil || c.ResourceVersion != p.ResourceVersion {
+				return false
+			}
+		}
+		secrets, err := f.kube.CoreV1().Secrets(ns).List(f.ctx, metav1.ListOptions{})
+		require.NoError(f.t, err)
+		for _, s := range secrets.Items {
+			if c, err := f.c.cfg.Listers.Secrets.Secrets(ns).Get(s.Name); err != nil || c.ResourceVersion != s.ResourceVersion {
+				return false
+			}
+		}
+		c, err := f.c.cfg.Listers.Clusters.PostgresClusters(ns).Get(f.key.Name)
+		return err == nil && c.ResourceVersion == f.current().ResourceVersion
+	}, 10*time.Second, 5*time.Millisecond, "the informer caches caught up")
 }

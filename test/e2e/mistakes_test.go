@@ -143,6 +143,30 @@ func TestMistakeReplicaLabelledPrimary(t *testing.T) {
 	})
 }
 
+// A Service already named like the cluster's -rw (made by hand, or by
+// another operator: CloudNativePG names its Services the same way) is not
+// taken over: the cluster says which object is in the way and waits, and
+// comes up once it is gone.
+func TestMistakeNameTakenByAnotherService(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "name-taken")
+	f.KubectlOK(t, "", "-n", ns, "create", "service", "clusterip", "nt-rw", "--tcp=5432:5432")
+	f.KubectlOK(t, framework.ClusterYAML("nt", 1, ""), "-n", ns, "apply", "-f", "-")
+	framework.Eventually(t, time.Minute, "the Progressing condition names the Service in the way", func() (bool, error) {
+		c := meta.FindStatusCondition(f.Cluster(t, ns, "nt").Status.Conditions, v1alpha1.ConditionProgressing)
+		return c != nil && strings.Contains(c.Message, "Service nt-rw already exists and is not this cluster's"),
+			framework.Errorf("Progressing: %+v", c)
+	})
+	assert.NotEmpty(t, clusterEvents(t, f, ns, "nt", "ReconcileError"), "a Warning Event says it too")
+	svc, err := f.Kube.CoreV1().Services(ns).Get(context.Background(), "nt-rw", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, svc.Labels, "the user's Service is left as it was")
+	assert.Empty(t, f.MemberPods(t, ns, "nt"), "no member is made while a Service would route elsewhere")
+
+	f.KubectlOK(t, "", "-n", ns, "delete", "service", "nt-rw")
+	f.WaitReady(t, ns, "nt", lifecycleReadyTimeout)
+}
+
 // A standby promoted by hand (pg_promote) beside a serving primary is a
 // second primary nothing else ends (no replica or slot, so its fence probe
 // keeps it alive), and in sync mode the primary's commits wait for it for
