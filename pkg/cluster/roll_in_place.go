@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -59,12 +60,26 @@ func planRestartInPlace(in planInput, live members) (action, bool) {
 	switch {
 	case p == nil:
 		return action{}, false
+	case p.pod != nil && pastStopDeadline(in, p):
+		return action{}, false // fail over instead
 	case p.pod != nil:
 		return action{kind: actWait, member: p.name, phase: v1alpha1.PhaseUpdating, reason: fmt.Sprintf(
 			"restarting the primary %s in place: waiting until its stopped pod is gone", p.name)}, true
 	}
 	return action{kind: actRecreatePod, member: p.name, role: RolePrimary, bootstrap: BootstrapClone, phase: v1alpha1.PhaseUpdating,
 		reason: fmt.Sprintf("restarting the primary %s on its volume, in place", p.name)}, true
+}
+
+// inPlaceGiveUp bounds the wait for the stopped primary's pod to go once
+// its grace period is over: a node that stopped answering keeps it
+// Terminating for good, and writes would wait as long.
+const inPlaceGiveUp = 30 * time.Second
+
+// pastStopDeadline: p's pod is still there inPlaceGiveUp after the end of
+// its deletion's grace period (its DeletionTimestamp).
+func pastStopDeadline(in planInput, p *member) bool {
+	dt := p.pod.DeletionTimestamp
+	return dt != nil && in.now.After(dt.Add(inPlaceGiveUp))
 }
 
 // endRestartInPlace clears the marker once the primary's pod is made

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
@@ -69,6 +70,12 @@ func TestRestartInPlaceBringsThePrimaryBack(t *testing.T) {
 		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
 	assert.Equal(t, actWait, got.kind, "its pod must be gone before it is made again; no replica is promoted meanwhile")
 	assert.Contains(t, got.reason, "waiting until its stopped pod is gone")
+
+	lingering := input(marked, obsOf(marked, testMember(marked, 1, stopped),
+		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica))))
+	lingering.now = lingering.obs.members[0].pod.DeletionTimestamp.Add(inPlaceGiveUp + time.Second)
+	got = plan(lingering)
+	assert.Equal(t, actPromote, got.kind, "a stopped pod that lingers past its grace (its node gone): fail over")
 
 	got = plan(input(marked, obsOf(marked, testMember(marked, 1, noPod, noVolume),
 		testMember(marked, 2, up(RoleReplica)), testMember(marked, 3, up(RoleReplica)))))
