@@ -45,8 +45,12 @@ func (c *Cluster) createServices(ctx context.Context, pgc *v1alpha1.PostgresClus
 		}
 		services := c.cfg.Kube.CoreV1().Services(pgc.Namespace)
 		_, err := services.Create(ctx, svc, metav1.CreateOptions{})
-		if err := createdOrOurs(ctx, pgc, "Service", svc.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
-			return services.Get(ctx, name, o)
+		if err := createdOrOurs(ctx, pgc, "Service", svc.Name, err, func(ctx context.Context, o metav1.ListOptions) (metav1.Object, error) {
+			l, err := services.List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return named(l.Items, svc.Name), nil
 		}); err != nil {
 			return err // foreign.go: never route clients to another's Service
 		}

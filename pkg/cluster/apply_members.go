@@ -30,8 +30,12 @@ func (c *Cluster) createMember(ctx context.Context, pgc *v1alpha1.PostgresCluste
 	pvc := buildPVC(pgc, act.member)
 	claims := c.cfg.Kube.CoreV1().PersistentVolumeClaims(pgc.Namespace)
 	_, err := claims.Create(ctx, pvc, metav1.CreateOptions{})
-	if err := createdOrOurs(ctx, pgc, "volume claim", pvc.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
-		return claims.Get(ctx, name, o)
+	if err := createdOrOurs(ctx, pgc, "volume claim", pvc.Name, err, func(ctx context.Context, o metav1.ListOptions) (metav1.Object, error) {
+		l, err := claims.List(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return named(l.Items, pvc.Name), nil
 	}); err != nil {
 		return err // foreign.go: never a pod on another's volume
 	}
@@ -44,8 +48,12 @@ func (c *Cluster) createPod(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	pod := buildPod(pgc, memberPod{Name: act.member, Role: act.role, Bootstrap: act.bootstrap, Image: c.cfg.imageFor(pgc)})
 	pods := c.cfg.Kube.CoreV1().Pods(pgc.Namespace)
 	_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
-	if err := createdOrOurs(ctx, pgc, "pod", pod.Name, err, func(ctx context.Context, name string, o metav1.GetOptions) (metav1.Object, error) {
-		return pods.Get(ctx, name, o)
+	if err := createdOrOurs(ctx, pgc, "pod", pod.Name, err, func(ctx context.Context, o metav1.ListOptions) (metav1.Object, error) {
+		l, err := pods.List(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return named(l.Items, pod.Name), nil
 	}); err != nil {
 		return err // foreign.go
 	}

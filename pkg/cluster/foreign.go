@@ -38,21 +38,36 @@ func errIfForeign(pgc *v1alpha1.PostgresCluster, kind string, obj metav1.Object)
 
 // createdOrOurs turns the AlreadyExists error of a create into nil when
 // the object there is this cluster's, and into errIfForeign's error when
-// it is not; get reads the object that is there.
+// it is not; find reads the object that is there (nil if none).
 func createdOrOurs(ctx context.Context, pgc *v1alpha1.PostgresCluster, kind, name string, createErr error,
-	get func(context.Context, string, metav1.GetOptions) (metav1.Object, error)) error {
+	find func(ctx context.Context, opts metav1.ListOptions) (metav1.Object, error)) error {
 	if createErr == nil {
 		return nil
 	}
 	if !apierrors.IsAlreadyExists(createErr) {
 		return fmt.Errorf("creating %s %s: %w", kind, name, createErr)
 	}
-	obj, err := get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	obj, err := find(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading %s %s: %w", kind, name, err)
+	case obj == nil:
 		return fmt.Errorf("creating %s %s: it existed and is gone now; trying again", kind, name)
 	}
-	if err != nil {
-		return fmt.Errorf("reading %s %s: %w", kind, name, err)
-	}
 	return errIfForeign(pgc, kind, obj)
+}
+
+// named is the item of a list by name that has the name, nil if none.
+// (A list, not a get: the operator's RBAC grants list on its children. The
+// name is matched again, as a fake API ignores field selectors.)
+func named[T any, P interface {
+	*T
+	metav1.Object
+}](items []T, name string) metav1.Object {
+	for i := range items {
+		if obj := P(&items[i]); obj.GetName() == name {
+			return obj
+		}
+	}
+	return nil
 }
