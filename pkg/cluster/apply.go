@@ -81,6 +81,9 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.promote(ctx, pgc, obs, act)
 	case actSwitchover:
 		err = c.switchover(ctx, pgc, obs, act)
+		if err == nil && act.target == act.member {
+			c.inPlace = inPlaceAttempt{member: act.member, params: paramsFingerprint(pgc)} // roll_in_place.go
+		}
 	case actRejectSwitchover:
 		return false, c.rejectSwitchover(ctx, pgc, act)
 	case actLabelPrimary:

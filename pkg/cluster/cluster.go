@@ -61,6 +61,8 @@ type Cluster struct {
 	restarts            map[string]int // failed pods replaced in a row, per member
 	// primaryRestarts: primaries restarted on their volume (plan_primary_restart.go).
 	primaryRestarts map[string]primaryRestarts
+	// inPlace is the last restart of the primary in place (roll_in_place.go).
+	inPlace inPlaceAttempt
 	// notStreamingSince: since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// growthRefused is the volume size the API last refused (volume_grow.go).

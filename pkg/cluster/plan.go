@@ -89,6 +89,9 @@ type planInput struct {
 	restarts map[string]int
 	// primaryRestarts: primaries restarted on their volume (plan_primary_restart.go).
 	primaryRestarts map[string]primaryRestarts
+	// inPlaceFailed names the primary restarted in place for the current
+	// parameters that did not come back, "" if none (roll_in_place.go).
+	inPlaceFailed string
 	// notStreamingSince says since when a running replica has not streamed.
 	notStreamingSince map[string]time.Time
 	// safety is the actor's memory for the safety rules (safety_input.go).

@@ -113,6 +113,7 @@ func (c *Cluster) planInput(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 	in.notStreamingSince = c.notStreamingSince
 	c.trackPrimaryRestarts(in.now, obs)
 	in.primaryRestarts = c.primaryRestarts
+	in.inPlaceFailed = c.trackInPlace(pgc, obs) // roll_in_place.go
 	in.seedRetriedWith = c.seedRetries
 	c.safetyInput(pgc, obs, &in) // safety_input.go
 	in.growthRefused = c.growthRefused.refusalFor(pgc)

@@ -30,8 +30,44 @@ func lowersStandbyChecked(m *member) []string {
 	return m.db.PendingDecrease
 }
 
-// restartPrimaryFirst restarts the primary p in place, before any replica.
+// inPlaceAttempt is what the actor remembers of the last restart of the
+// primary in place: the member and the parameters it was restarted for,
+// and whether it came back. A primary that cannot start with the lowered
+// value (max_connections below superuser_reserved_connections, or a bad
+// setting changed with it) fails, the cluster fails over, and the new
+// primary waits to lower the same value: trying again would fail over
+// again, for good. In memory: an operator restart tries once more.
+type inPlaceAttempt struct {
+	member, params string
+	up             bool
+}
+
+// trackInPlace notes the primary restarted in place once it serves again,
+// and names it when its attempt for the current parameters failed.
+func (c *Cluster) trackInPlace(pgc *v1alpha1.PostgresCluster, obs *observation) string {
+	a := &c.inPlace
+	if a.member == "" || a.up {
+		return ""
+	}
+	if p := obs.members.primary(); p != nil && p.name == a.member && p.healthy() {
+		a.up = true
+		return ""
+	}
+	if a.params != paramsFingerprint(pgc) || restartingInPlace(pgc.Status) {
+		return ""
+	}
+	return a.member
+}
+
+// restartPrimaryFirst restarts the primary p in place, before any replica,
+// unless that failed for the same parameters: then the roll stops there.
 func restartPrimaryFirst(in planInput, p *member, lowered []string) action {
+	if in.inPlaceFailed != "" {
+		return action{kind: actWait, member: p.name, reason: fmt.Sprintf(
+			"lowering %s needs the primary to restart first, and %s did not come back from its restart in place "+
+				"with these parameters (see its Events and `kubectl logs`): fix spec.parameters",
+			strings.Join(lowered, ", "), in.inPlaceFailed)}
+	}
 	reason := fmt.Sprintf("restarting the primary %s first, in place, to lower %s: a standby cannot start below its primary's value",
 		p.name, strings.Join(lowered, ", "))
 	if len(in.obs.members.live()) == 1 || in.cluster.Spec.Failover.Disabled {

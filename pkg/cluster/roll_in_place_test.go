@@ -86,3 +86,27 @@ func TestRestartInPlaceBringsThePrimaryBack(t *testing.T) {
 		testMember(plain, 2, up(RoleReplica)), testMember(plain, 3, up(RoleReplica)))))
 	assert.Equal(t, actPromote, got.kind)
 }
+
+// A primary that did not come back from its restart in place is not
+// restarted in place again for the same parameters: the cluster failed
+// over, and another try would fail over again, for good.
+func TestRestartInPlaceIsNotRepeatedAfterItFailed(t *testing.T) {
+	three := testCluster(3, initialized("demo-2", 3))
+	ms := []*member{testMember(three, 1, up(RoleReplica)), testMember(three, 2, up(RolePrimary), pendingDecrease), testMember(three, 3, up(RoleReplica))}
+	c := &Cluster{inPlace: inPlaceAttempt{member: "demo-1", params: paramsFingerprint(three)}}
+	in := input(three, obsOf(three, ms...))
+	in.inPlaceFailed = c.trackInPlace(three, in.obs)
+	assert.Equal(t, "demo-1", in.inPlaceFailed, "demo-1 was restarted in place and demo-2 is the primary now")
+	got := plan(in)
+	assert.Equal(t, actWait, got.kind)
+	assert.Contains(t, got.reason, "demo-1 did not come back from its restart in place")
+
+	changed := testCluster(3, initialized("demo-2", 3), func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Parameters = map[string]string{"max_connections": "80"}
+	})
+	assert.Empty(t, c.trackInPlace(changed, in.obs), "new parameters: tried again")
+
+	back := &Cluster{inPlace: inPlaceAttempt{member: "demo-2", params: paramsFingerprint(three)}}
+	assert.Empty(t, back.trackInPlace(three, in.obs), "it serves again")
+	assert.True(t, back.inPlace.up)
+}
