@@ -24,9 +24,10 @@ import (
 // be repeatable (IF NOT EXISTS).
 //
 // A script that fails is rolled back, reported (condition InitSQLApplied,
-// a Warning Event) and tried again after managedRetry or at once on a new
-// primary; a fixed ConfigMap is picked up by that retry. The scripts
-// after it wait. Nothing else waits for them.
+// a Warning Event) and tried again after managedRetry, at once on a new
+// primary, or on the next pass once its ConfigMap or Secret holds other
+// text (observeFailedScript). The scripts after it wait. Nothing else
+// waits for them.
 
 // ranScripts is the actor's memory of the count, for one cluster object.
 type ranScripts struct {
@@ -61,6 +62,7 @@ func (c *Cluster) runInitSQL(ctx context.Context, pgc *v1alpha1.PostgresCluster,
 	if err != nil {
 		return nil, err
 	}
+	input := scriptInput(script, problem)
 	if problem == "" {
 		ep, err := primaryEndpoint(pgc, obs)
 		if err != nil {
@@ -74,10 +76,41 @@ func (c *Cluster) runInitSQL(ctx context.Context, pgc *v1alpha1.PostgresCluster,
 	}
 	c.managed.tried(scriptKey(i), m.scriptFP(pgc, i), problem, now)
 	if problem != "" {
+		c.managed.failedInput = input
 		return nil, nil
 	}
 	c.managed.ran = ranScripts{uid: string(pgc.UID), n: i + 1}
 	return []string{fmt.Sprintf("ran databaseInitSQL[%d] (%s) in database %s", i, describeSQLRef(ref), pgc.Spec.AppDatabase())}, nil
+}
+
+// scriptInput identifies what a try of a script met: its text, or why
+// there was none.
+func scriptInput(script, problem string) string { return itemFingerprint(script, problem) }
+
+// observeFailedScript reads the next script again while its failure waits
+// for managedRetry, so a fixed ConfigMap or Secret (or one created at
+// last) runs on the next pass. The informers do not hold the user's
+// objects, so this is a read a pass, for a cluster whose script failed
+// only; an error reading it leaves the retry to the clock.
+func (c *Cluster) observeFailedScript(ctx context.Context, pgc *v1alpha1.PostgresCluster, m *managedObs) {
+	i := m.applied(pgc)
+	if i >= len(pgc.Spec.InitSQL()) {
+		return
+	}
+	t, ok := m.mem.tries[scriptKey(i)]
+	if !ok || t.message == "" || !m.waiting(scriptKey(i), m.scriptFP(pgc, i), c.cfg.Clock.Now()) {
+		return
+	}
+	script, problem, err := c.readScript(ctx, pgc.Namespace, pgc.Spec.InitSQL()[i])
+	m.scriptChanged = err == nil && scriptInput(script, problem) != m.mem.failedInput
+}
+
+// scriptSource names the object a script is read from.
+func scriptSource(ref v1alpha1.SQLRef) string {
+	if ref.ConfigMap != "" {
+		return "ConfigMap"
+	}
+	return "Secret"
 }
 
 // readScript reads a script from the API (scripts are read until they

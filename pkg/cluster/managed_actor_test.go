@@ -350,6 +350,44 @@ func TestInitSQLRunsOnceAndAFailureWedgesNothing(t *testing.T) {
 	assert.Len(t, mw.server().Scripts, 2, "once")
 }
 
+func TestFixedInitSQLRunsOnTheNextPass(t *testing.T) {
+	scripts := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "init", Namespace: "ns"},
+		Data: map[string]string{"a.sql": "SELEC 1"}}
+	pgc := testCluster(1, initialized("demo-1", 1), func(p *v1alpha1.PostgresCluster) {
+		p.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Initdb: &v1alpha1.InitdbSpec{DatabaseInitSQL: []v1alpha1.SQLRef{
+			{ConfigMap: "init", Key: "a.sql"}}}}
+	})
+	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)))
+	clock := testingclock.NewFakeClock(time.Now())
+	w.c.cfg.Clock = clock
+	mw := &managedWorld{world: w, clock: clock, rec: recordEvents(w)}
+	w.db.Update(memberIP(1), func(s *dbfake.Server) {
+		s.Errors = map[string]error{"RunScript": errors.New(`line 1: pq: syntax error at or near "SELEC"`)}
+	})
+	_, err := w.kube.CoreV1().ConfigMaps("ns").Create(w.ctx, scripts, metav1.CreateOptions{})
+	require.NoError(t, err)
+	mw.settle()
+	require.Equal(t, "False/InitSQLFailed", mw.conditionOf(v1alpha1.ConditionInitSQLApplied))
+	msg := findCondition(w.current().Status.Conditions, v1alpha1.ConditionInitSQLApplied).Message
+	assert.Contains(t, msg, "once its ConfigMap changes, or within a minute")
+
+	// Unchanged text: not tried again before managedRetry, however many passes.
+	tries := mw.callsTo("RunScript")
+	for range 5 {
+		w.pass()
+	}
+	assert.Equal(t, tries, mw.callsTo("RunScript"), "the same text is not run again on every pass")
+
+	// Fixed: the next pass runs it, well within managedRetry.
+	w.db.Update(memberIP(1), func(s *dbfake.Server) { s.Errors = nil })
+	scripts.Data["a.sql"] = "SELECT 1"
+	_, err = w.kube.CoreV1().ConfigMaps("ns").Update(w.ctx, scripts, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	mw.settle()
+	assert.Equal(t, []string{"SELECT 1"}, mw.server().Scripts)
+	assert.Equal(t, "True/Applied", mw.conditionOf(v1alpha1.ConditionInitSQLApplied))
+}
+
 func TestGeneratedSecretOfAnotherClusterIsNeverUsed(t *testing.T) {
 	other := testCluster(1, func(p *v1alpha1.PostgresCluster) { p.Name = "demo-role" })
 	w := newManagedWorld(t)

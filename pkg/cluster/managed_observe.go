@@ -48,6 +48,9 @@ type managedObs struct {
 	// verified: the same declaration matched this primary less than
 	// catalogRecheck ago, so it was not read again.
 	verified bool
+	// scriptChanged: the failed next script's text is not the one that
+	// failed (observeFailedScript).
+	scriptChanged bool
 	// passwordOK: the role's stored verifier was made from its Secret's
 	// password.
 	passwordOK map[string]bool
@@ -68,6 +71,8 @@ type managedMemory struct {
 	tries map[string]attempt
 	// ran: scripts run, until status says so (init_sql.go).
 	ran ranScripts
+	// failedInput: what the last failed script met (scriptInput).
+	failedInput string
 	// created: Secrets created, until the cache shows them.
 	created createdSecrets
 }
@@ -108,6 +113,7 @@ func (c *Cluster) observeManaged(ctx context.Context, pgc *v1alpha1.PostgresClus
 		return nil // no password to log in with: the password rules see to it
 	}
 	m.sql, m.primaryUID = true, string(p.pod.UID)
+	c.observeFailedScript(ctx, pgc, m)
 	if c.managed.verifiedFP == m.fingerprint() && c.cfg.Clock.Since(c.managed.verifiedAt) < catalogRecheck {
 		m.verified = true
 		return nil

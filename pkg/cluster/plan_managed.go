@@ -268,7 +268,7 @@ func (m *managedObs) nextScript(pgc *v1alpha1.PostgresCluster, now time.Time) (i
 	if i >= len(pgc.Spec.InitSQL()) || !m.sql || !m.appDatabaseExists(pgc) {
 		return 0, false
 	}
-	return i, !m.waiting(scriptKey(i), m.scriptFP(pgc, i), now)
+	return i, m.scriptChanged || !m.waiting(scriptKey(i), m.scriptFP(pgc, i), now)
 }
 
 // appDatabaseExists: the catalog shows it, or it was verified there.

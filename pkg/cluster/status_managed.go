@@ -148,8 +148,8 @@ func setInitSQLStatus(st *v1alpha1.PostgresClusterStatus, pgc *v1alpha1.Postgres
 		c.Message = fmt.Sprintf("the %d databaseInitSQL scripts ran in database %s", len(scripts), db)
 	case m.lastFailure(scriptKey(n)) != "":
 		c.Reason = reasonScriptFailed
-		c.Message = fmt.Sprintf("databaseInitSQL[%d] (%s) failed and was rolled back: %s; the scripts after it wait; it runs again once fixed (within a minute)",
-			n, describeSQLRef(scripts[n]), m.lastFailure(scriptKey(n)))
+		c.Message = fmt.Sprintf("databaseInitSQL[%d] (%s) failed and was rolled back: %s; the scripts after it wait; it runs again on the next pass once its %s changes, or within a minute",
+			n, describeSQLRef(scripts[n]), m.lastFailure(scriptKey(n)), scriptSource(scripts[n]))
 	}
 	meta.SetStatusCondition(&st.Conditions, c)
 }
