@@ -17,6 +17,7 @@ export E2E_KUBECTL=$ROOT/.local-cluster/bin/kubectl
 # ~20 min on a usual day on this machine; on 2026-12-02 the same VM ran
 # everything ~2.5 times slower and the suite, passing every test it reached,
 # hit a 40 m timeout. The timeout is for a stuck test, not a slow machine.
-go test -tags e2e -count=1 -timeout "${E2E_TIMEOUT:-65m}" -v ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... 2>&1 |
+# -parallel 4: the tests that mostly wait (setupWaiting) run side by side.
+go test -tags e2e -count=1 -parallel 4 -timeout "${E2E_TIMEOUT:-65m}" -v ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/... 2>&1 |
 	grep --line-buffered -vE '^=== (RUN|PAUSE|CONT)' # keep the log readable; results and failures stay
 exit "${PIPESTATUS[0]}"

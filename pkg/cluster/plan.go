@@ -119,7 +119,7 @@ func plan(in planInput) action {
 	for _, rule := range []func(planInput) (action, bool){
 		planCredentials,  // plan_secrets.go
 		planCertificates, // plan_tls.go
-		planServices,
+		planServicesFirst,
 		planRetain, // plan_retain.go: any time, never starved by waits
 		planBootstrap,
 		planStuckPods,      // plan_stuck.go: before failover's waits (a sync failover waits on every replica)
@@ -127,6 +127,7 @@ func plan(in planInput) action {
 		planDivergedLabels, // plan_diverged.go: out of -ro before it runs again
 		planStrayPrimary,   // plan_stray_primary.go: a standby promoted by hand
 		planFailover,
+		planServices, // after failover once initialized: a Service it cannot make must not hold failover up
 		planPrimary,
 		planDrain,                // plan_drain.go: before the primary's node is emptied
 		planPrimaryVolumeDeleted, // plan_volume_deleted.go: before the primary's data goes
@@ -164,8 +165,20 @@ func nonEmpty(s ...string) []string {
 	return slices.DeleteFunc(s, func(x string) bool { return x == "" })
 }
 
+// planServicesFirst makes a new cluster's Services before its first member,
+// so its clients find it as soon as it is up.
+func planServicesFirst(in planInput) (action, bool) {
+	if in.cluster.Status.Initialized {
+		return action{}, false
+	}
+	return planServices(in)
+}
+
 // planServices creates the -rw and -ro Services. (The password Secrets are
-// planCredentials' business, which runs first.)
+// planCredentials' business, which runs first.) Once the cluster is
+// initialized it runs after failover: a Service deleted by hand whose name
+// another object took fails to be made, pass after pass, and failover
+// must not wait for that.
 func planServices(in planInput) (action, bool) {
 	name := in.cluster.Name
 	if in.obs.services[RWServiceName(name)] == nil || in.obs.services[ROServiceName(name)] == nil {

@@ -90,9 +90,13 @@ func TestPlanRules(t *testing.T) {
 		// planServices
 		{name: "a missing -ro Service is created", in: edit(three, func(in *planInput) { delete(in.obs.services, ROServiceName("demo")) },
 			healthy(three)...), kind: actCreateServices, phase: updating},
-		{name: "Services come before failover", in: edit(three, func(in *planInput) { delete(in.obs.services, RWServiceName("demo")) },
+		// A Service deleted by hand whose name another object took cannot
+		// be made again, pass after pass: failover must not wait for it.
+		{name: "failover comes before a missing Service of an initialized cluster", in: edit(three, func(in *planInput) { delete(in.obs.services, RWServiceName("demo")) },
 			testMember(three, 1, up(RolePrimary), exited), testMember(three, 2, up(RoleReplica)), testMember(three, 3, up(RoleReplica))),
-			kind: actCreateServices, phase: updating},
+			kind: actFence, member: "demo-1", phase: failingOv},
+		{name: "before initialization the Services come before the seed", in: edit(fresh, func(in *planInput) { delete(in.obs.services, RWServiceName("demo")) }),
+			kind: actCreateServices, phase: creating},
 		{name: "before initialization a missing replication Secret is generated", in: edit(fresh, func(in *planInput) {
 			delete(in.obs.secrets, ReplicationSecretName("demo"))
 		}), kind: actCreateSecrets, phase: creating},

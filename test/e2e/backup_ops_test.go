@@ -23,7 +23,7 @@ import (
 // The schedule fires on its own, and retention by count expires the older
 // full backups in the store and marks their PostgresBackups so.
 func TestBackupScheduleAndRetention(t *testing.T) {
-	f := setup(t)
+	f := setupWaiting(t)
 	ns := f.Namespace(t, "backup-sched")
 	objectStore(t, f, ns)
 	createReadyCluster(t, f, ns, "cron", 1, backupSpec("    schedule: \"* * * * *\"\n    retention: {fullCount: 1}\n"))

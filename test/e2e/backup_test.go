@@ -53,15 +53,21 @@ func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
 	})
 	waitCondition(t, f, ns, "src", v1alpha1.ConditionContinuousArchiving, metav1.ConditionTrue, "", time.Minute)
 
+	// Two restores from the same archive, side by side: to a point in
+	// time, and a clone of the newest state.
+	f.KubectlOK(t, framework.ClusterYAML("pitr", 1, recoverySpec("/"+ns+"/src", fmt.Sprintf("{time: %q}", target))+backupSpec(""))+
+		"---\n"+framework.ClusterYAML("clone", 2, recoverySpec("/"+ns+"/src", "")), "-n", ns, "apply", "-f", "-")
+	f.WaitReady(t, ns, "pitr", lifecycleReadyTimeout)
+	f.WaitReady(t, ns, "clone", lifecycleReadyTimeout)
+
 	// Point in time: the rows committed before T, to the row.
-	pitrPW := createReadyCluster(t, f, ns, "pitr", 1,
-		recoverySpec("/"+ns+"/src", fmt.Sprintf("{time: %q}", target))+backupSpec(""))
+	pitrPW := f.Password(t, ns, "pitr")
 	p, _ := f.Roles(t, ns, "pitr")
 	assert.Equal(t, "200", f.Query(t, ns, p, pitrPW, "select count(*) from t"), "restored to T=%s", target)
 	assert.Equal(t, "f", f.Query(t, ns, p, pitrPW, "select pg_is_in_recovery()"), "promoted at the target")
 
 	// Clone: the newest archived state.
-	clonePW := createReadyCluster(t, f, ns, "clone", 2, recoverySpec("/"+ns+"/src", ""))
+	clonePW := f.Password(t, ns, "clone")
 	c, replicas := f.Roles(t, ns, "clone")
 	assert.Equal(t, "3", f.Query(t, ns, c, clonePW, "select count(*) from t"))
 	require.Len(t, replicas, 1)
@@ -82,7 +88,7 @@ func TestBackupPointInTimeRecoveryAndClone(t *testing.T) {
 // A target the archive cannot reach fails the restore with the reason in
 // the cluster's status, never an empty database or a silent success.
 func TestBackupRecoveryTargetUnreachable(t *testing.T) {
-	f := setup(t)
+	f := setupWaiting(t)
 	ns := f.Namespace(t, "pitr-bad")
 	objectStore(t, f, ns)
 	createReadyCluster(t, f, ns, "src", 1, backupSpec(""))

@@ -37,7 +37,7 @@ const testAlertFor = "5s"
 // resumed, the operator restarts the member on its volume and the alert
 // goes.
 func TestPrometheusAlertsOnNoPrimary(t *testing.T) {
-	f := setup(t)
+	f := setupWaiting(t)
 	prom := startPrometheus(t, f, operatorMetricsTargets(t, f))
 	framework.Eventually(t, time.Minute, "every target up and the operator's series in Prometheus", func() (bool, error) {
 		if err := prom.targetsUp(); err != nil {

@@ -176,7 +176,7 @@ func TestRolesAndDatabasesAsDeclared(t *testing.T) {
 // changes nothing, and wedges nothing: the cluster is Ready, other
 // changes apply, and the fixed script runs.
 func TestWrongDatabaseInitSQL(t *testing.T) {
-	f := setup(t)
+	f := setupWaiting(t)
 	ns := f.Namespace(t, "bad-init")
 	f.KubectlOK(t, initSQLConfigMap(t, "init-sql", "CREATE TABLE half (id int);\nSELEC 1;\n"), "-n", ns, "apply", "-f", "-")
 	createReadyCluster(t, f, ns, "bi", 1, `  bootstrap:
