@@ -108,7 +108,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		c.handoverDone(pgc) // a promotion an operator crash left unlabelled
 	}
 	eventType := corev1.EventTypeNormal
-	if isWarningAction(act.kind) { // plan_stray_primary.go
+	if isWarningAction(act.kind) {
 		eventType = corev1.EventTypeWarning
 	}
 	c.cfg.Recorder.Event(pgc, eventType, string(act.kind), act.reason)
@@ -117,4 +117,14 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 	klog.FromContext(ctx).Info("Action applied", "action", string(act.kind), "member", act.member, "reason", act.reason)
 	c.cfg.metrics().ActionApplied(string(act.kind))
 	return true, nil
+}
+
+// isWarningAction: actions that report something gone wrong, whose Events
+// are Warnings.
+func isWarningAction(kind actionKind) bool {
+	switch kind {
+	case actFence, actLabelDiverged, actReplaceStrayPrimary:
+		return true
+	}
+	return false
 }

@@ -15,7 +15,7 @@ const maxExitMessage = 200
 // code and the first line of its termination message, which member.sh
 // writes on a failed exit (the step it was at; never a password), or the
 // memory limit the kernel killed it for. Empty when the container has not
-// ended.
+// ended, or the pod is gone.
 func exitDetail(pod *corev1.Pod) string {
 	cs := postgresContainerStatus(pod)
 	if cs == nil || cs.State.Terminated == nil {

@@ -107,6 +107,9 @@ func podPostgresContainer(pod *corev1.Pod) *corev1.Container {
 }
 
 func postgresContainerStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	if pod == nil {
+		return nil
+	}
 	for i := range pod.Status.ContainerStatuses {
 		if pod.Status.ContainerStatuses[i].Name == containerName {
 			return &pod.Status.ContainerStatuses[i]

@@ -515,15 +515,16 @@ clear_stale_locks() {
 }
 
 # raise_to_primary_settings raises, on a standby, each setting it checks
-# against its primary (postgres.StandbyCheckedSettings) to the value the
-# primary last ran with, which pg_control holds from its WAL: below it the
-# server refuses to start ("insufficient parameter settings") and the
-# member would stay down for good. The operator lowers such a setting on
-# the primary first, but a replica cloned or restarted before it replayed
-# the primary's new value (or while a lowered spec waits for the roll)
-# needs the old one. The raised value goes into postgresql.auto.conf,
-# where the operator's ALTER SYSTEM puts the spec's back: the member then
-# waits for a restart, which the roll gives it once its primary runs lower.
+# against its primary (postgres.StandbyCheckedSettings; a test ties the
+# lists) to the value the primary last ran with, which pg_control holds
+# from its WAL: below it the server refuses to start ("insufficient
+# parameter settings") and the member would stay down for good. The
+# operator lowers such a setting on the primary first, but a replica
+# cloned or restarted before it replayed the primary's new value (or while
+# a lowered spec waits for the roll) needs the old one. The raised value
+# goes into postgresql.auto.conf, where the operator's ALTER SYSTEM puts
+# the spec's back: the member then waits for a restart, which the roll
+# gives it once its primary runs lower.
 raise_to_primary_settings() {
 	control=$(LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null) || return 0
 	for pair in max_connections:max_connections max_worker_processes:max_worker_processes \

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
 
@@ -81,19 +79,11 @@ func (c *Cluster) trackPrimaryRestarts(now time.Time, obs *observation) {
 			delete(c.primaryRestarts, name)
 			continue
 		}
-		if exit := podExitDetail(m.pod); exit != "" {
+		if exit := exitDetail(m.pod); exit != "" {
 			r.exit = exit
 			c.primaryRestarts[name] = r
 		}
 	}
-}
-
-// podExitDetail is exitDetail of a pod that may be gone.
-func podExitDetail(pod *corev1.Pod) string {
-	if pod == nil {
-		return ""
-	}
-	return exitDetail(pod)
 }
 
 // primaryRestarted counts a restart of the primary on its volume.

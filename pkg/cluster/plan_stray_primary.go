@@ -32,12 +32,3 @@ func planStrayPrimary(in planInput) (action, bool) {
 	}
 	return action{}, false
 }
-
-// isWarningAction: actions that report something gone wrong.
-func isWarningAction(kind actionKind) bool {
-	switch kind {
-	case actFence, actLabelDiverged, actReplaceStrayPrimary:
-		return true
-	}
-	return false
-}
