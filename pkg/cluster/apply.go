@@ -36,6 +36,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		return c.applyManaged(ctx, pgc, obs, act) // apply_managed.go: its own Events
 	case actCreateServices:
 		err = c.createServices(ctx, pgc, obs)
+	case actRepairService:
+		err = c.repairService(ctx, pgc, act.target)
 	case actSyncPDB:
 		if done, err := c.syncDisruptionBudget(ctx, pgc, obs, act.target); !done || err != nil {
 			return false, err // apply_drain.go: a refusal has its own Event
@@ -123,7 +125,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 // are Warnings.
 func isWarningAction(kind actionKind) bool {
 	switch kind {
-	case actFence, actLabelDiverged, actReplaceStrayPrimary:
+	case actFence, actLabelDiverged, actReplaceStrayPrimary, actRepairService:
 		return true
 	}
 	return false

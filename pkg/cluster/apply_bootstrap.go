@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -53,6 +55,25 @@ func (c *Cluster) createServices(ctx context.Context, pgc *v1alpha1.PostgresClus
 			return named(l.Items, svc.Name), nil
 		}); err != nil {
 			return err // foreign.go: never route clients to another's Service
+		}
+	}
+	return nil
+}
+
+// repairService puts back the routing of one of the cluster's Services
+// (serviceDrift).
+func (c *Cluster) repairService(ctx context.Context, pgc *v1alpha1.PostgresCluster, name string) error {
+	for _, want := range buildServices(pgc) {
+		if want.Name != name {
+			continue
+		}
+		patch, err := serviceRepairPatch(want)
+		if err != nil {
+			return err
+		}
+		_, err = c.cfg.Kube.CoreV1().Services(pgc.Namespace).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
+		if err != nil {
+			return fmt.Errorf("restoring Service %s: %w", name, err)
 		}
 	}
 	return nil

@@ -35,6 +35,7 @@ const (
 	actGrowVolume       actionKind = "GrowVolume"       // raise one claim's storage request to spec.storage.size
 	actReplaceSeed      actionKind = "ReplaceSeed"      // delete a seed that never initialised, pod and volume
 	actSyncPDB          actionKind = "DisruptionBudget" // create or restore the PodDisruptionBudget
+	actRepairService    actionKind = "RepairService"    // put back the selector of an edited Service
 )
 
 // action is the outcome of plan: one change and why.
@@ -184,7 +185,21 @@ func planServices(in planInput) (action, bool) {
 	if in.obs.services[RWServiceName(name)] == nil || in.obs.services[ROServiceName(name)] == nil {
 		return action{kind: actCreateServices, reason: "creating the -rw and -ro Services"}, true
 	}
+	for _, want := range buildServices(in.cluster) {
+		if drift := serviceDrift(in.obs.services[want.Name], want); drift != "" {
+			return action{kind: actRepairService, target: want.Name, reason: fmt.Sprintf(
+				"restoring Service %s, edited to %s: it must route to the %s only", want.Name, drift, routedTo(want))}, true
+		}
+	}
 	return action{}, false
+}
+
+// routedTo names the members a Service of the cluster routes to.
+func routedTo(svc *corev1.Service) string {
+	if svc.Spec.Selector[RoleLabel] == RolePrimary {
+		return "primary"
+	}
+	return "replicas"
 }
 
 // planBootstrap creates the seed and waits for it until the cluster is

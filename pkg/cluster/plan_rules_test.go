@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
@@ -90,6 +91,22 @@ func TestPlanRules(t *testing.T) {
 		// planServices
 		{name: "a missing -ro Service is created", in: edit(three, func(in *planInput) { delete(in.obs.services, ROServiceName("demo")) },
 			healthy(three)...), kind: actCreateServices, phase: updating},
+		{name: "a -rw Service whose selector was edited is restored", in: edit(three, func(in *planInput) {
+			in.obs.services[RWServiceName("demo")] = editedService(buildServices(three)[0], func(s *corev1.Service) {
+				s.Spec.Selector = map[string]string{ClusterLabel: "demo"}
+			})
+		}, healthy(three)...), kind: actRepairService, phase: updating},
+		{name: "a -rw Service no longer publishing not-ready addresses is restored", in: edit(three, func(in *planInput) {
+			in.obs.services[RWServiceName("demo")] = editedService(buildServices(three)[0], func(s *corev1.Service) {
+				s.Spec.PublishNotReadyAddresses = false
+			})
+		}, healthy(three)...), kind: actRepairService, phase: updating},
+		{name: "a Service's type, ports and annotations are the user's", in: edit(three, func(in *planInput) {
+			in.obs.services[ROServiceName("demo")] = editedService(buildServices(three)[1], func(s *corev1.Service) {
+				s.Spec.Type, s.Annotations = corev1.ServiceTypeNodePort, map[string]string{"team": "db"}
+				s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "exporter", Port: 9187})
+			})
+		}, healthy(three)...), kind: actNone, phase: running},
 		// A Service deleted by hand whose name another object took cannot
 		// be made again, pass after pass: failover must not wait for it.
 		{name: "failover comes before a missing Service of an initialized cluster", in: edit(three, func(in *planInput) { delete(in.obs.services, RWServiceName("demo")) },
@@ -230,4 +247,9 @@ func TestRestartBackoff(t *testing.T) {
 	} {
 		assert.Equal(t, want, restartBackoff(failures), "%d failures", failures)
 	}
+}
+
+func editedService(s *corev1.Service, fn func(*corev1.Service)) *corev1.Service {
+	fn(s)
+	return s
 }

@@ -91,7 +91,7 @@ func TestOperatorRBAC(t *testing.T) {
 		{"update", "postgresclusters.postgres-operator.dev", "--subresource=status"},
 		{"create", "pods"}, {"delete", "pods"}, {"patch", "pods"}, {"watch", "pods"},
 		{"create", "persistentvolumeclaims"}, {"delete", "persistentvolumeclaims"}, {"patch", "persistentvolumeclaims"},
-		{"create", "services"}, {"create", "secrets"}, {"patch", "secrets"}, {"list", "configmaps"},
+		{"create", "services"}, {"patch", "services"}, {"create", "secrets"}, {"patch", "secrets"}, {"list", "configmaps"},
 		{"create", "events"},
 		{"update", "postgresclusters.postgres-operator.dev", "--subresource=finalizers"},
 		// Its own Lease only: create cannot be limited by name.

@@ -62,6 +62,10 @@ cluster-scoped resources.
 - apiGroups: [""]
   resources: ["services", "secrets"]
   verbs: ["list", "watch", "create"]
+# Services: the selector of one edited by hand is put back (service.go).
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["patch"]
 # Secrets: labelled when users bring their own (read first with get), the
 # operator's password record and the connection details kept current;
 # never updated whole or deleted.
