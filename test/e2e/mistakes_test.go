@@ -165,6 +165,16 @@ func TestMistakeNameTakenByAnotherService(t *testing.T) {
 
 	f.KubectlOK(t, "", "-n", ns, "delete", "service", "nt-rw")
 	f.WaitReady(t, ns, "nt", lifecycleReadyTimeout)
+
+	// The cluster's own -rw Service edited to select every member (writes
+	// would land on replicas) is put back.
+	f.KubectlOK(t, "", "-n", ns, "patch", "service", "nt-rw", "--type=json", "-p",
+		`[{"op":"replace","path":"/spec/selector","value":{"`+v1alpha1.ClusterLabel+`":"nt"}}]`)
+	framework.Eventually(t, time.Minute, "nt-rw selects the primary only again", func() (bool, error) {
+		svc, err := f.Kube.CoreV1().Services(ns).Get(context.Background(), "nt-rw", metav1.GetOptions{})
+		return err == nil && svc.Spec.Selector[v1alpha1.RoleLabel] == "primary", framework.Errorf("%v (%v)", svc.Spec.Selector, err)
+	})
+	assert.NotEmpty(t, clusterEvents(t, f, ns, "nt", "RepairService"), "a Warning Event says what was put back")
 }
 
 // A standby promoted by hand (pg_promote) beside a serving primary is a
