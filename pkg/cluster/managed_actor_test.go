@@ -306,22 +306,35 @@ func TestDeclaredStateIsCheckedCheaplyAndRestored(t *testing.T) {
 	assert.Equal(t, int32(-1), r.ConnectionLimit)
 }
 
-func TestInitSQLRunsOnceAndAFailureWedgesNothing(t *testing.T) {
-	scripts := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "init", Namespace: "ns"},
-		Data: map[string]string{"a.sql": "CREATE TABLE a ()", "b.sql": "CREATE TABLE b ()"}}
+// newInitSQLWorld is a one-member cluster whose databaseInitSQL runs the
+// keys of ConfigMap init, in order, and whose primary refuses every script
+// with runErr.
+func newInitSQLWorld(t *testing.T, scripts map[string]string, keys []string, runErr string) (*managedWorld, *corev1.ConfigMap) {
+	t.Helper()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "init", Namespace: "ns"}, Data: scripts}
 	pgc := testCluster(1, initialized("demo-1", 1), func(p *v1alpha1.PostgresCluster) {
-		p.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Initdb: &v1alpha1.InitdbSpec{DatabaseInitSQL: []v1alpha1.SQLRef{
-			{ConfigMap: "init", Key: "a.sql"}, {ConfigMap: "init", Key: "b.sql"}}}}
+		p.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Initdb: &v1alpha1.InitdbSpec{}}
+		for _, k := range keys {
+			p.Spec.Bootstrap.Initdb.DatabaseInitSQL = append(p.Spec.Bootstrap.Initdb.DatabaseInitSQL, v1alpha1.SQLRef{ConfigMap: "init", Key: k})
+		}
 	})
 	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)))
 	clock := testingclock.NewFakeClock(time.Now())
 	w.c.cfg.Clock = clock
 	mw := &managedWorld{world: w, clock: clock, rec: recordEvents(w)}
 	w.db.Update(memberIP(1), func(s *dbfake.Server) {
-		s.Errors = map[string]error{"RunScript": errors.New(`line 1: pq: relation "x" does not exist`)}
+		s.Errors = map[string]error{"RunScript": errors.New(runErr)}
 	})
-	_, err := w.kube.CoreV1().ConfigMaps("ns").Create(w.ctx, scripts, metav1.CreateOptions{})
+	_, err := w.kube.CoreV1().ConfigMaps("ns").Create(w.ctx, cm, metav1.CreateOptions{})
 	require.NoError(t, err)
+	return mw, cm
+}
+
+func TestInitSQLRunsOnceAndAFailureWedgesNothing(t *testing.T) {
+	mw, _ := newInitSQLWorld(t, map[string]string{"a.sql": "CREATE TABLE a ()", "b.sql": "CREATE TABLE b ()"},
+		[]string{"a.sql", "b.sql"}, `line 1: pq: relation "x" does not exist`)
+	w := mw.world
+	clock := mw.clock
 
 	mw.settle()
 	assert.Equal(t, "False/InitSQLFailed", mw.conditionOf(v1alpha1.ConditionInitSQLApplied))
@@ -351,21 +364,9 @@ func TestInitSQLRunsOnceAndAFailureWedgesNothing(t *testing.T) {
 }
 
 func TestFixedInitSQLRunsOnTheNextPass(t *testing.T) {
-	scripts := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "init", Namespace: "ns"},
-		Data: map[string]string{"a.sql": "SELEC 1"}}
-	pgc := testCluster(1, initialized("demo-1", 1), func(p *v1alpha1.PostgresCluster) {
-		p.Spec.Bootstrap = &v1alpha1.BootstrapSpec{Initdb: &v1alpha1.InitdbSpec{DatabaseInitSQL: []v1alpha1.SQLRef{
-			{ConfigMap: "init", Key: "a.sql"}}}}
-	})
-	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)))
-	clock := testingclock.NewFakeClock(time.Now())
-	w.c.cfg.Clock = clock
-	mw := &managedWorld{world: w, clock: clock, rec: recordEvents(w)}
-	w.db.Update(memberIP(1), func(s *dbfake.Server) {
-		s.Errors = map[string]error{"RunScript": errors.New(`line 1: pq: syntax error at or near "SELEC"`)}
-	})
-	_, err := w.kube.CoreV1().ConfigMaps("ns").Create(w.ctx, scripts, metav1.CreateOptions{})
-	require.NoError(t, err)
+	mw, scripts := newInitSQLWorld(t, map[string]string{"a.sql": "SELEC 1"}, []string{"a.sql"},
+		`line 1: pq: syntax error at or near "SELEC"`)
+	w := mw.world
 	mw.settle()
 	require.Equal(t, "False/InitSQLFailed", mw.conditionOf(v1alpha1.ConditionInitSQLApplied))
 	msg := findCondition(w.current().Status.Conditions, v1alpha1.ConditionInitSQLApplied).Message
@@ -381,7 +382,7 @@ func TestFixedInitSQLRunsOnTheNextPass(t *testing.T) {
 	// Fixed: the next pass runs it, well within managedRetry.
 	w.db.Update(memberIP(1), func(s *dbfake.Server) { s.Errors = nil })
 	scripts.Data["a.sql"] = "SELECT 1"
-	_, err = w.kube.CoreV1().ConfigMaps("ns").Update(w.ctx, scripts, metav1.UpdateOptions{})
+	_, err := w.kube.CoreV1().ConfigMaps("ns").Update(w.ctx, scripts, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	mw.settle()
 	assert.Equal(t, []string{"SELECT 1"}, mw.server().Scripts)
