@@ -38,6 +38,8 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 		err = c.createServices(ctx, pgc, obs)
 	case actRepairService:
 		err = c.repairService(ctx, pgc, act.target)
+	case actRestoreLabel:
+		err = c.restorePodLabel(ctx, pgc, act.member)
 	case actSyncPDB:
 		if done, err := c.syncDisruptionBudget(ctx, pgc, obs, act.target); !done || err != nil {
 			return false, err // apply_drain.go: a refusal has its own Event
@@ -125,7 +127,7 @@ func (c *Cluster) apply(ctx context.Context, pgc *v1alpha1.PostgresCluster, obs 
 // are Warnings.
 func isWarningAction(kind actionKind) bool {
 	switch kind {
-	case actFence, actLabelDiverged, actReplaceStrayPrimary, actRepairService:
+	case actFence, actLabelDiverged, actReplaceStrayPrimary, actRepairService, actRestoreLabel:
 		return true
 	}
 	return false

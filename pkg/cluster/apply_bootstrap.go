@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -53,7 +54,7 @@ func (c *Cluster) createServices(ctx context.Context, pgc *v1alpha1.PostgresClus
 				return nil, err
 			}
 			return named(l.Items, svc.Name), nil
-		}); err != nil {
+		}, relabelWith[*corev1.Service](services)); err != nil {
 			return err // foreign.go: never route clients to another's Service
 		}
 	}

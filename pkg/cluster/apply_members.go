@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -36,7 +37,7 @@ func (c *Cluster) createMember(ctx context.Context, pgc *v1alpha1.PostgresCluste
 			return nil, err
 		}
 		return named(l.Items, pvc.Name), nil
-	}); err != nil {
+	}, relabelWith[*corev1.PersistentVolumeClaim](claims)); err != nil {
 		return err // foreign.go: never a pod on another's volume
 	}
 	c.expectations.expect("pvc", pvc.Name, true, c.cfg.Clock.Now())
@@ -54,7 +55,7 @@ func (c *Cluster) createPod(ctx context.Context, pgc *v1alpha1.PostgresCluster, 
 			return nil, err
 		}
 		return named(l.Items, pod.Name), nil
-	}); err != nil {
+	}, relabelWith[*corev1.Pod](pods)); err != nil {
 		return err // foreign.go
 	}
 	c.expectations.expect("pod", pod.Name, true, c.cfg.Clock.Now())

@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -38,9 +40,12 @@ func errIfForeign(pgc *v1alpha1.PostgresCluster, kind string, obj metav1.Object)
 
 // createdOrOurs turns the AlreadyExists error of a create into nil when
 // the object there is this cluster's, and into errIfForeign's error when
-// it is not; find reads the object that is there (nil if none).
+// it is not; find reads the object that is there (nil if none). One the
+// cluster controls (its controller reference names the cluster's UID)
+// but whose cluster label was removed by hand is out of the cache, not
+// another's: relabel puts the label back and it counts as created.
 func createdOrOurs(ctx context.Context, pgc *v1alpha1.PostgresCluster, kind, name string, createErr error,
-	find func(ctx context.Context, opts metav1.ListOptions) (metav1.Object, error)) error {
+	find func(ctx context.Context, opts metav1.ListOptions) (metav1.Object, error), relabel relabelFunc) error {
 	if createErr == nil {
 		return nil
 	}
@@ -53,8 +58,41 @@ func createdOrOurs(ctx context.Context, pgc *v1alpha1.PostgresCluster, kind, nam
 		return fmt.Errorf("reading %s %s: %w", kind, name, err)
 	case obj == nil:
 		return fmt.Errorf("creating %s %s: it existed and is gone now; trying again", kind, name)
+	case lostItsLabel(pgc, obj):
+		if err := relabel(ctx, name, labelPatch(pgc, obj)); err != nil {
+			return fmt.Errorf("putting the label %s=%s back on %s %s: %w", ClusterLabel, pgc.Name, kind, name, err)
+		}
+		return nil
 	}
 	return errIfForeign(pgc, kind, obj)
+}
+
+// lostItsLabel: the object is controlled by this very cluster object and
+// not being deleted, but lacks the cluster label.
+func lostItsLabel(pgc *v1alpha1.PostgresCluster, obj metav1.Object) bool {
+	ctrl := metav1.GetControllerOf(obj)
+	return ctrl != nil && ctrl.UID == pgc.UID && obj.GetDeletionTimestamp() == nil &&
+		obj.GetLabels()[ClusterLabel] != pgc.Name
+}
+
+// labelPatch is the merge patch that puts the cluster's labels back; the
+// UID makes it apply to the object that was read and to no other.
+func labelPatch(pgc *v1alpha1.PostgresCluster, obj metav1.Object) []byte {
+	data, _ := json.Marshal(map[string]any{"metadata": map[string]any{"uid": string(obj.GetUID()), "labels": clusterLabels(pgc.Name)}})
+	return data
+}
+
+// relabelFunc applies a merge patch to an object of one kind, by name.
+type relabelFunc func(ctx context.Context, name string, patch []byte) error
+
+// relabelWith makes the relabelFunc of a typed client.
+func relabelWith[T any](client interface {
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error)
+}) relabelFunc {
+	return func(ctx context.Context, name string, patch []byte) error {
+		_, err := client.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
+	}
 }
 
 // named is the item of a list by name that has the name, nil if none.

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -49,4 +50,30 @@ func TestOwnObjectsFoundByACreateAreNoError(t *testing.T) {
 		role: RolePrimary, bootstrap: BootstrapInitdb}))
 	_, err := f.kube.CoreV1().Pods("ns").Get(f.ctx, "demo-1", metav1.GetOptions{})
 	assert.NoError(t, err)
+}
+
+// An object this cluster controls whose cluster label was removed by hand
+// (kubectl label pod demo-2 postgres-operator.dev/cluster-) is out of the
+// cache, not another's: the create that finds it puts the label back.
+func TestOwnObjectsThatLostTheirLabelGetItBack(t *testing.T) {
+	pgc := testCluster(2)
+	pgc.UID = "demo-uid"
+	pod := buildPod(pgc, memberPod{Name: "demo-2", Role: RoleReplica, Bootstrap: BootstrapClone, Image: testImage})
+	delete(pod.Labels, ClusterLabel)
+	pod.UID = "pod-uid"
+	rw := buildServices(pgc)[0]
+	delete(rw.Labels, ClusterLabel)
+	f := newActorFixture(t, pgc, pod, rw, buildPVC(pgc, "demo-2"))
+
+	require.NoError(t, f.c.createPod(f.ctx, pgc, action{kind: actRecreatePod, member: "demo-2", role: RoleReplica, bootstrap: BootstrapClone}))
+	got, err := f.kube.CoreV1().Pods("ns").Get(f.ctx, "demo-2", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "demo", got.Labels[ClusterLabel])
+	assert.Equal(t, RoleReplica, got.Labels[RoleLabel], "its other labels stay")
+	assert.Equal(t, types.UID("pod-uid"), got.UID, "the same pod, not a new one")
+
+	require.NoError(t, f.c.createServices(f.ctx, pgc, &observation{services: map[string]*corev1.Service{}}))
+	svc, err := f.kube.CoreV1().Services("ns").Get(f.ctx, "demo-rw", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "demo", svc.Labels[ClusterLabel])
 }

@@ -36,6 +36,7 @@ const (
 	actReplaceSeed      actionKind = "ReplaceSeed"      // delete a seed that never initialised, pod and volume
 	actSyncPDB          actionKind = "DisruptionBudget" // create or restore the PodDisruptionBudget
 	actRepairService    actionKind = "RepairService"    // put back the selector of an edited Service
+	actRestoreLabel     actionKind = "RestoreLabel"     // put back the cluster label of a member's pod
 )
 
 // action is the outcome of plan: one change and why.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"postgres-operator.dev/postgres-operator/pkg/apis/postgres/v1alpha1"
 )
@@ -29,6 +30,9 @@ type vanishedCheck struct {
 	addr     string
 	answered bool      // it accepted a TCP connection
 	at       time.Time // when the check ended (the actor's clock)
+	// unlabelled: the very pod is still in the API, out of the cache only
+	// because its cluster label was removed or changed by hand.
+	unlabelled bool
 }
 
 // rememberPrimary keeps the last state in which the actor saw the primary's
@@ -75,18 +79,43 @@ func (c *Cluster) observeVanished(ctx context.Context, obs *observation) {
 	check.at = c.cfg.Clock.Now()
 	obs.safety.vanished = check
 	if check.answered {
+		check.unlabelled = c.stillListed(ctx, last)
 		c.pokeAfter(vanishedRecheck)
 	} else {
 		c.lastPrimaryPod = nil // dead: no need to check again
 	}
 }
 
+// stillListed: the very pod (same UID, not being deleted) is still in the
+// API although the cache, which holds only labelled pods, lost it. A list
+// by name: the operator's RBAC grants list, not get, on pods. An error
+// counts as not listed, which keeps the hold as it was.
+func (c *Cluster) stillListed(ctx context.Context, last *corev1.Pod) bool {
+	l, err := c.cfg.Kube.CoreV1().Pods(last.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + last.Name})
+	if err != nil {
+		return false
+	}
+	for _, p := range l.Items {
+		if p.UID == last.UID && p.DeletionTimestamp == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // planVanished holds promotion while a force-deleted primary's address
-// still answers.
+// still answers. A primary pod that is still there, only unlabelled by
+// hand, gets its label back instead: it never stopped serving, and -rw
+// routes to it again once it has it.
 func planVanished(in planInput) (action, bool) {
 	v := in.obs.safety.vanished
 	if v == nil || !v.answered {
 		return action{}, false
+	}
+	if v.unlabelled {
+		return action{kind: actRestoreLabel, member: v.member, reason: fmt.Sprintf(
+			"the primary %s's pod lost its label %s=%s (removed by hand) and still serves: putting the label back, no failover",
+			v.member, ClusterLabel, in.cluster.Name)}, true
 	}
 	return action{kind: actWait, phase: v1alpha1.PhaseFailingOver, reason: fmt.Sprintf(
 		"the old primary %s's pod was force-deleted and its address %s still answered %s ago: "+
@@ -122,4 +151,19 @@ func answers(ctx context.Context, addr string) bool {
 	}
 	_ = conn.Close()
 	return true
+}
+
+// restorePodLabel puts the cluster's labels back on the primary's pod that
+// lost them (stillListed). The patch names the pod's UID, so it applies to
+// the pod the actor knew and to no other of the same name.
+func (c *Cluster) restorePodLabel(ctx context.Context, pgc *v1alpha1.PostgresCluster, member string) error {
+	last := c.lastPrimaryPod
+	if last == nil || last.Name != member {
+		return fmt.Errorf("pod %s: no longer the primary pod this actor knew", member)
+	}
+	labels := map[string]any{}
+	for k, v := range memberLabels(pgc.Name, member) {
+		labels[k] = v
+	}
+	return c.patchPod(ctx, pgc.Namespace, member, map[string]any{"metadata": map[string]any{"uid": string(last.UID), "labels": labels}})
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
@@ -57,7 +59,7 @@ func TestObserveVanished(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &stubDial{answers: tt.answers}
-			c := &Cluster{cfg: &Config{Clock: testingclock.NewFakeClock(now)}, lastPrimaryPod: tt.last}
+			c := &Cluster{cfg: &Config{Clock: testingclock.NewFakeClock(now), Kube: kubefake.NewSimpleClientset()}, lastPrimaryPod: tt.last}
 			c.safety.dial = d.dial
 			obs := obsOf(pgc, tt.members...)
 			c.observeVanished(context.Background(), obs)
@@ -88,6 +90,44 @@ func TestPlanVanished(t *testing.T) {
 	got = plan(in)
 	assert.Equal(t, actPromote, got.kind)
 	assert.Equal(t, "demo-3", got.member)
+
+	in.obs.safety.vanished.answered, in.obs.safety.vanished.unlabelled = true, true // its label removed by hand
+	got = plan(in)
+	assert.Equal(t, actRestoreLabel, got.kind)
+	assert.Equal(t, "demo-1", got.member)
+}
+
+// A primary's pod whose cluster label a user removed (kubectl label pod
+// demo-1 postgres-operator.dev/cluster-) leaves the cache, which holds
+// labelled pods only, but it still runs and serves. Nothing is promoted
+// beside it: the label is put back, with a Warning Event, and -rw routes
+// to it again.
+func TestPrimaryUnlabelledByHandGetsItsLabelBack(t *testing.T) {
+	pgc := testCluster(2, initialized("demo-1", 2))
+	w := newWorld(t, pgc, testMember(pgc, 1, up(RolePrimary)), testMember(pgc, 2, up(RoleReplica)))
+	w.c.safety.dial = (&stubDial{answers: true}).dial
+	w.settle()
+	rec := recordEvents(w)
+	pods := w.kube.CoreV1().Pods("ns")
+	pod, err := pods.Get(w.ctx, "demo-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	delete(pod.Labels, ClusterLabel)
+	_, err = pods.Update(w.ctx, pod, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	w.waitPod("demo-1", func(p *corev1.Pod) bool { return p != nil && p.Labels[ClusterLabel] == "" })
+
+	w.pass()
+	pod, err = pods.Get(w.ctx, "demo-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "demo", pod.Labels[ClusterLabel], "the label is back")
+	assert.Equal(t, RolePrimary, pod.Labels[RoleLabel])
+	assert.Empty(t, w.db.CallsTo("Promote"), "no failover beside a primary that still serves")
+	assert.Equal(t, 1, warnings(rec, string(actRestoreLabel)))
+
+	w.waitPod("demo-1", func(p *corev1.Pod) bool { return p != nil && p.Labels[ClusterLabel] == "demo" })
+	w.settle()
+	assert.Empty(t, w.db.CallsTo("Promote"))
+	assert.Equal(t, "demo-1", w.current().Status.Primary)
 }
 
 // TestForceDeletedPrimarySequence: the primary's pod vanishes from the API

@@ -213,6 +213,45 @@ func TestMistakeReplicaPromotedByHand(t *testing.T) {
 		"the stray's own write is not the cluster's")
 }
 
+// The cluster label removed from the primary's pod by hand (a Kubernetes
+// habit for taking a pod out of its Service) takes it out of the
+// operator's cache, but it still runs and serves: nothing is promoted
+// beside it, the label is put back with a Warning Event, and -rw reaches it.
+func TestMistakePrimaryLabelRemoved(t *testing.T) {
+	f := setup(t)
+	ns := f.Namespace(t, "unlabelled")
+	pw := createReadyCluster(t, f, ns, "ul", 2, "")
+	primary, _ := f.Roles(t, ns, "ul")
+	uid := f.Pod(t, ns, primary).UID
+	f.KubectlOK(t, "", "-n", ns, "label", "pod", primary, v1alpha1.ClusterLabel+"-")
+	framework.Eventually(t, time.Minute, "the label put back", func() (bool, error) {
+		p := f.Pod(t, ns, primary)
+		return p.Labels[v1alpha1.ClusterLabel] == "ul", framework.Errorf("labels %v", p.Labels)
+	})
+	assert.NotEmpty(t, clusterEvents(t, f, ns, "ul", "RestoreLabel"), "a Warning Event says what was put back")
+	assert.Equal(t, uid, f.Pod(t, ns, primary).UID, "the same pod")
+	pgc := f.WaitReady(t, ns, "ul", time.Minute)
+	assert.Equal(t, primary, pgc.Status.Primary, "no failover")
+	promotions, err := f.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=Promote"})
+	require.NoError(t, err)
+	assert.Empty(t, promotions.Items, "nothing promoted beside it")
+	_, err = framework.PSQLHost(f.ServiceIP(t, ns, "ul-rw"), pw, "create table after_relabel (id int)")
+	require.NoError(t, err, "-rw reaches the primary")
+
+	// A replica's pod: the create that would replace it finds it and puts
+	// the label back; it is not replaced.
+	_, replicas := f.Roles(t, ns, "ul")
+	require.Len(t, replicas, 1)
+	ruid := f.Pod(t, ns, replicas[0]).UID
+	f.KubectlOK(t, "", "-n", ns, "label", "pod", replicas[0], v1alpha1.ClusterLabel+"-")
+	framework.Eventually(t, time.Minute, "the replica's label put back", func() (bool, error) {
+		p := f.Pod(t, ns, replicas[0])
+		return p.Labels[v1alpha1.ClusterLabel] == "ul", framework.Errorf("labels %v", p.Labels)
+	})
+	assert.Equal(t, ruid, f.Pod(t, ns, replicas[0]).UID, "the same replica pod")
+	f.WaitReady(t, ns, "ul", time.Minute)
+}
+
 // A value ALTER SYSTEM takes but the server cannot start with (a library
 // to preload that does not exist) stops the roll at the first replica;
 // fixing the spec replaces that member's pod at once (its pod carries the
