@@ -59,7 +59,7 @@ func createdOrOurs(ctx context.Context, pgc *v1alpha1.PostgresCluster, kind, nam
 	case obj == nil:
 		return fmt.Errorf("creating %s %s: it existed and is gone now; trying again", kind, name)
 	case lostItsLabel(pgc, obj):
-		if err := relabel(ctx, name, labelPatch(pgc, obj)); err != nil {
+		if err := relabel(ctx, name, labelPatch(obj.GetUID(), clusterLabels(pgc.Name))); err != nil {
 			return fmt.Errorf("putting the label %s=%s back on %s %s: %w", ClusterLabel, pgc.Name, kind, name, err)
 		}
 		return nil
@@ -75,10 +75,10 @@ func lostItsLabel(pgc *v1alpha1.PostgresCluster, obj metav1.Object) bool {
 		obj.GetLabels()[ClusterLabel] != pgc.Name
 }
 
-// labelPatch is the merge patch that puts the cluster's labels back; the
+// labelPatch is the merge patch that puts labels back on an object; the
 // UID makes it apply to the object that was read and to no other.
-func labelPatch(pgc *v1alpha1.PostgresCluster, obj metav1.Object) []byte {
-	data, _ := json.Marshal(map[string]any{"metadata": map[string]any{"uid": string(obj.GetUID()), "labels": clusterLabels(pgc.Name)}})
+func labelPatch(uid types.UID, labels map[string]string) []byte {
+	data, _ := json.Marshal(map[string]any{"metadata": map[string]any{"uid": string(uid), "labels": labels}})
 	return data
 }
 

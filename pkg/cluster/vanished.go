@@ -95,12 +95,8 @@ func (c *Cluster) stillListed(ctx context.Context, last *corev1.Pod) bool {
 	if err != nil {
 		return false
 	}
-	for _, p := range l.Items {
-		if p.UID == last.UID && p.DeletionTimestamp == nil {
-			return true
-		}
-	}
-	return false
+	p := named(l.Items, last.Name)
+	return p != nil && p.GetUID() == last.UID && p.GetDeletionTimestamp() == nil
 }
 
 // planVanished holds promotion while a force-deleted primary's address
@@ -161,9 +157,9 @@ func (c *Cluster) restorePodLabel(ctx context.Context, pgc *v1alpha1.PostgresClu
 	if last == nil || last.Name != member {
 		return fmt.Errorf("pod %s: no longer the primary pod this actor knew", member)
 	}
-	labels := map[string]any{}
-	for k, v := range memberLabels(pgc.Name, member) {
-		labels[k] = v
+	relabel := relabelWith[*corev1.Pod](c.cfg.Kube.CoreV1().Pods(pgc.Namespace))
+	if err := relabel(ctx, member, labelPatch(last.UID, memberLabels(pgc.Name, member))); err != nil {
+		return fmt.Errorf("patching pod %s: %w", member, err)
 	}
-	return c.patchPod(ctx, pgc.Namespace, member, map[string]any{"metadata": map[string]any{"uid": string(last.UID), "labels": labels}})
+	return nil
 }
